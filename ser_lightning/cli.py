@@ -1,0 +1,108 @@
+"""``python -m ser_lightning {fit,validate,test,predict} --config CONFIG``: LightningCLI with the project's defaults."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from .data import SERDataModule
+from .models import EmotionRecognizer
+from .models.metrics import results_table
+
+SHIPPED_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def resolve_config_paths(argv: Sequence[str], search: Sequence[Path] = (Path("configs"), SHIPPED_CONFIGS)) -> list[str]:
+    """Let ``--config xlsr_fewshot.yaml`` name a shipped config when no such file is in the working directory."""
+    resolved = list(argv)
+    for i, arg in enumerate(resolved):
+        if arg in ("-c", "--config") and i + 1 < len(resolved):
+            index, value, prefix = i + 1, resolved[i + 1], ""
+        elif arg.startswith("--config="):
+            index, value, prefix = i, arg.split("=", 1)[1], "--config="
+        else:
+            continue
+        if Path(value).exists():
+            continue
+        for folder in search:
+            for candidate in (folder / value, folder / f"{value}.yaml"):
+                if candidate.is_file():
+                    resolved[index] = prefix + str(candidate)
+                    break
+            else:
+                continue
+            break
+    return resolved
+
+
+class SERLightningCLI(LightningCLI):
+    """LightningCLI for :class:`EmotionRecognizer` and any :class:`SERDataModule`.
+
+    Defaults: TensorBoard under ``logs/``, checkpoints (best by ``val/ua`` and ``last``) under
+    ``checkpoints/``; ``num_classes`` and ``label_names`` come from the DataModule. ``fit`` ends by
+    testing the best checkpoint and printing UA/WA per test group (``--test_after_fit false`` skips it).
+    """
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        # Lightning 2.6 writes `save_last` only when a top-k checkpoint is saved, so last.ckpt would lag behind
+        # whenever val/ua stops improving; a second, unmonitored checkpoint keeps last.ckpt current every epoch.
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath")
+        parser.set_defaults(
+            {
+                "checkpoint.dirpath": "checkpoints/ser",
+                "checkpoint.filename": "best-epoch{epoch:02d}-ua{val/ua:.3f}",
+                "checkpoint.auto_insert_metric_name": False,
+                "checkpoint.monitor": "val/ua",
+                "checkpoint.mode": "max",
+                "checkpoint.save_last": False,
+                "last_checkpoint.filename": "last",
+                "last_checkpoint.monitor": None,
+                "last_checkpoint.save_top_k": 1,
+                "last_checkpoint.enable_version_counter": False,
+                "trainer.logger": {
+                    "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+                    "init_args": {"save_dir": "logs", "name": "ser"},
+                },
+            }
+        )
+        parser.add_argument("--test_after_fit", type=bool, default=True, help="Test the best checkpoint when fit ends and print the results table.")
+        parser.link_arguments("data", "model.num_classes", compute_fn=lambda data: data.num_classes, apply_on="instantiate")
+        parser.link_arguments("data", "model.label_names", compute_fn=lambda data: data.label_names, apply_on="instantiate")
+
+    def after_fit(self) -> None:
+        if not self.config[self.subcommand].get("test_after_fit", True) or self.trainer.interrupted or self.trainer.fast_dev_run:
+            return
+        checkpoint = self.trainer.checkpoint_callback
+        best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
+        self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best, verbose=False)
+        self._print_results(f"Test results of {best or 'the final weights'}")
+
+    def after_test(self) -> None:
+        self._print_results("Test results")
+
+    def _print_results(self, title: str) -> None:
+        if self.trainer.is_global_zero and self.model.test_results:
+            print("\n" + results_table(self.model.test_results, title=title) + "\n", flush=True)
+
+
+def main(args: Sequence[str] | None = None) -> SERLightningCLI:
+    """Entry point of ``python -m ser_lightning``."""
+    if args is None:
+        sys.argv[1:] = resolve_config_paths(sys.argv[1:])
+    else:
+        args = resolve_config_paths(args)
+    return SERLightningCLI(
+        EmotionRecognizer,
+        SERDataModule,
+        subclass_mode_data=True,
+        auto_configure_optimizers=False,
+        trainer_defaults={"callbacks": [LearningRateMonitor(logging_interval="step")]},
+        save_config_kwargs={"overwrite": True},
+        args=args,
+    )

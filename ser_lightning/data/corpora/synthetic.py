@@ -1,0 +1,65 @@
+"""The embedded demo corpus: multilingual emotional speech synthesised with espeak-ng on first use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from ..manifest import ManifestError, Utterance, read_manifest
+from ..synthetic import LANGUAGES, SynthesisSpec, synthesize_corpus
+from .base import Corpus
+
+
+class SyntheticCorpus(Corpus):
+    """English/German/Italian/Urdu acted-emotion speech made by ``ser_lightning.data.synthetic``.
+
+    ``prepare()`` generates the tree under ``root`` when its manifest is missing; the generation
+    arguments are recorded in ``synthesis.json`` and a mismatch is an error rather than a silent
+    reuse of different data. ``languages`` filters what ``load()`` returns, while
+    ``synth_languages`` is what gets generated, so a source and a target entry can share one tree.
+    """
+
+    name = "synthetic"
+
+    def __init__(
+        self,
+        root: str = "data/synthetic",
+        languages: Sequence[str] | None = None,
+        synth_languages: Sequence[str] = LANGUAGES,
+        speakers_per_language: int = 6,
+        sentences_per_language: int = 12,
+        shift: float = 1.0,
+        remap: float = 0.6,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(root, languages)
+        self.spec = SynthesisSpec(
+            languages=tuple(synth_languages),
+            speakers_per_language=speakers_per_language,
+            sentences_per_language=sentences_per_language,
+            shift=shift,
+            remap=remap,
+            seed=seed,
+        )
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.jsonl"
+
+    def prepare(self) -> None:
+        spec_path = self.root / "synthesis.json"
+        if self.manifest_path.is_file() and spec_path.is_file():
+            found = json.loads(spec_path.read_text())
+            if found != self.spec.to_dict():
+                raise ManifestError(
+                    f"{self.root} holds a synthetic corpus made with {found}, not {self.spec.to_dict()}; "
+                    "use another `root` or delete that folder to regenerate."
+                )
+            return
+        synthesize_corpus(self.root, self.spec)
+
+    def parse(self) -> list[Utterance]:
+        if not self.manifest_path.is_file():
+            raise ManifestError(f"No synthetic corpus at {self.root}; run the DataModule's prepare_data or `python -m ser_lightning.data synth --out {self.root}`.")
+        return read_manifest(self.manifest_path)

@@ -1,0 +1,8 @@
+"""Models: backbones, the CNN-LSTM baseline, pooling heads, metrics and the LightningModule."""
+
+from .backbones import Backbone, HFBackbone
+from .baselines import CNNLSTM
+from .module import EmotionRecognizer
+from .pooling import MeanPooling, Pooling
+
+__all__ = ["Backbone", "CNNLSTM", "EmotionRecognizer", "HFBackbone", "MeanPooling", "Pooling"]

@@ -1,0 +1,100 @@
+"""Speech encoders behind one interface: ``forward(waves, lengths) -> (hidden_states, frame_lengths)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel
+
+
+def sample_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """Boolean [B, max_len] mask, True on real (non-padded) positions."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def normalize_waves(waves: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Zero mean, unit variance per utterance over its real samples; padding stays zero.
+
+    This is what Hugging Face's ``Wav2Vec2FeatureExtractor(do_normalize=True)`` does, computed on the
+    batch so that padding never enters the statistics.
+    """
+    mask = sample_mask(lengths, waves.shape[-1]).to(waves.dtype)
+    count = mask.sum(-1, keepdim=True).clamp_min(1)
+    mean = (waves * mask).sum(-1, keepdim=True) / count
+    var = (((waves - mean) * mask) ** 2).sum(-1, keepdim=True) / count
+    return (waves - mean) / torch.sqrt(var + eps) * mask
+
+
+class Backbone(nn.Module):
+    """A speech encoder for the pooling head.
+
+    ``forward(waves [B, T], lengths [B]) -> (hidden_states, frame_lengths)``: a list of ``num_layers``
+    tensors [B, T', hidden_size] and the number of real frames per utterance. Subclasses hide
+    everything model-specific (feature extraction, attention masks, input windows).
+    """
+
+    hidden_size: int
+    num_layers: int
+
+
+class HFBackbone(Backbone):
+    """A Hugging Face speech encoder of the wav2vec2 family (wav2vec2, XLS-R, MMS, HuBERT, WavLM, data2vec-audio).
+
+    ``pretrained=True`` loads weights with ``AutoModel.from_pretrained(name_or_path)`` (hub name or a
+    local folder written by ``save_pretrained``). ``pretrained=False`` builds the same architecture with
+    random weights (the "no self-supervised pre-training" ablation); ``config`` then gives or overrides
+    the architecture (``{"model_type": "wav2vec2", "hidden_size": 64, ...}`` needs no download).
+    The model is put in train mode (``from_pretrained`` returns it in eval mode, which silently
+    disables dropout and SpecAugment) and its convolutional feature encoder is frozen by default.
+    """
+
+    def __init__(
+        self,
+        name_or_path: str | None = "facebook/wav2vec2-xls-r-300m",
+        pretrained: bool = True,
+        config: dict[str, Any] | None = None,
+        freeze_feature_encoder: bool = True,
+        freeze_encoder: bool = False,
+        normalize: bool = True,
+    ) -> None:
+        super().__init__()
+        overrides = dict(config or {})
+        if pretrained:
+            if not name_or_path:
+                raise ValueError("pretrained=True needs `name_or_path` (a hub name such as facebook/wav2vec2-xls-r-300m or a local folder).")
+            self.model = AutoModel.from_pretrained(name_or_path, **overrides)
+        else:
+            if name_or_path:
+                hf_config = AutoConfig.from_pretrained(name_or_path, **overrides)
+            elif "model_type" in overrides:
+                hf_config = AutoConfig.for_model(**overrides)
+            else:
+                raise ValueError("pretrained=False needs `name_or_path` or a `config` with a `model_type` (e.g. wav2vec2).")
+            self.model = AutoModel.from_config(hf_config)
+        if not hasattr(self.model, "_get_feat_extract_output_lengths"):
+            raise ValueError(
+                f"{type(self.model).__name__} ({name_or_path or overrides.get('model_type')}) is not a raw-waveform encoder of the "
+                "wav2vec2 family; HFBackbone supports wav2vec2, XLS-R, MMS, HuBERT, WavLM and data2vec-audio."
+            )
+        self.model.train()
+        cfg = self.model.config
+        self.hidden_size = cfg.hidden_size
+        self.num_layers = cfg.num_hidden_layers + 1
+        self.normalize = normalize
+        # wav2vec2-base style models (group norm in the feature encoder) were trained without attention masks.
+        self.use_attention_mask = getattr(cfg, "feat_extract_norm", "layer") == "layer"
+        if freeze_feature_encoder or freeze_encoder:
+            self.model.freeze_feature_encoder()
+        if freeze_encoder:
+            for param in self.model.parameters():
+                param.requires_grad = False
+
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        if self.normalize:
+            waves = normalize_waves(waves, lengths)
+        mask = sample_mask(lengths, waves.shape[-1]).long() if self.use_attention_mask else None
+        out = self.model(waves, attention_mask=mask, output_hidden_states=True)
+        frame_lengths = self.model._get_feat_extract_output_lengths(lengths).clamp(1, out.last_hidden_state.shape[1])
+        return list(out.hidden_states), frame_lengths

@@ -1,0 +1,134 @@
+"""The one LightningModule: backbone -> pooling -> classifier, with SER losses, metrics and optimisers."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import nn
+from transformers import get_cosine_schedule_with_warmup
+
+from .backbones import Backbone
+from .metrics import SCALARS, confusion_markdown, ser_metrics
+from .pooling import MeanPooling, Pooling
+
+
+class EmotionRecognizer(LightningModule):
+    """Speech emotion recognition: any :class:`Backbone`, a pooling head and a small classifier.
+
+    Logs ``train/loss``, ``val/{loss,ua,wa,f1}``, ``test/{ua,wa,f1}`` and the same per test group
+    (``test/ua/ur``, ``test/ua/target``); the groups come from the DataModule's ``test_groups``.
+    AdamW with separate learning rates for backbone and head, linear warm-up then cosine decay.
+    ``num_classes`` and ``label_names`` are linked from the DataModule by the CLI.
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        num_classes: int,
+        label_names: Sequence[str] | None = None,
+        pooling: Pooling | None = None,
+        head_hidden: int = 256,
+        dropout: float = 0.1,
+        lr_backbone: float = 5e-5,
+        lr_head: float = 1e-3,
+        weight_decay: float = 0.01,
+        warmup: float = 0.1,
+        class_weights: Sequence[float] | None = None,
+        group_by: Sequence[str] = ("role", "language"),
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["backbone", "pooling"])
+        if label_names is not None and len(label_names) != num_classes:
+            raise ValueError(f"Got {len(label_names)} label names for {num_classes} classes.")
+        if class_weights is not None and len(class_weights) != num_classes:
+            raise ValueError(f"Got {len(class_weights)} class weights for {num_classes} classes.")
+        self.backbone = backbone
+        self.pooling = pooling if pooling is not None else MeanPooling()
+        width = backbone.hidden_size
+        layers: list[nn.Module] = [nn.Dropout(dropout)]
+        if head_hidden:
+            layers += [nn.Linear(width, head_hidden), nn.ReLU(), nn.Dropout(dropout)]
+            width = head_hidden
+        self.head = nn.Sequential(*layers, nn.Linear(width, num_classes))
+        weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
+        self.loss_fn = nn.CrossEntropyLoss(weight=weights)
+        self.label_names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
+        self.train_metrics = ser_metrics(num_classes).clone(prefix="train/")
+        self.val_metrics = ser_metrics(num_classes).clone(prefix="val/")
+        self.test_metrics = nn.ModuleDict()
+        self.test_results: dict[str, dict[str, float]] = {}
+
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Class logits [B, num_classes] for zero-padded waves [B, T] with their lengths [B]."""
+        hidden_states, frame_lengths = self.backbone(waves, lengths)
+        return self.head(self.pooling(hidden_states, frame_lengths))
+
+    def _step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self(batch["waves"], batch["lengths"])
+        return logits, self.loss_fn(logits.float(), batch["labels"])
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        logits, loss = self._step(batch)
+        self.train_metrics.update(logits, batch["labels"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
+        self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(logits))
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        logits, loss = self._step(batch)
+        self.val_metrics.update(logits, batch["labels"])
+        self.log("val/loss", loss, batch_size=len(logits), sync_dist=True)
+        self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(logits))
+
+    def on_test_epoch_start(self) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        groups = ["all", *getattr(datamodule, "test_groups", [])]
+        self.test_metrics = nn.ModuleDict({g: ser_metrics(self.hparams.num_classes, confusion=True) for g in groups}).to(self.device)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        logits = self(batch["waves"], batch["lengths"])
+        labels = batch["labels"]
+        self.test_metrics["all"].update(logits, labels)
+        for key in self.hparams.group_by:
+            values = batch["meta"].get(key)
+            if values is None:
+                continue
+            for group in sorted(set(values)):
+                if group not in self.test_metrics:  # no DataModule told us the groups up front (single process only)
+                    self.test_metrics[group] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
+                rows = torch.tensor([v == group for v in values], device=labels.device)
+                self.test_metrics[group].update(logits[rows], labels[rows])
+
+    def on_test_epoch_end(self) -> None:
+        self.test_results = {}
+        for group, collection in self.test_metrics.items():
+            values = collection.compute()
+            confusion = values.pop("confusion")
+            if confusion.sum() == 0:
+                continue
+            self.test_results[group] = {name: float(values[name]) for name in SCALARS} | {"n": float(confusion.sum())}
+            suffix = "" if group == "all" else f"/{group}"
+            self.log_dict({f"test/{name}{suffix}": values[name] for name in SCALARS})
+            if group == "all" and isinstance(self.logger, TensorBoardLogger):
+                self.logger.experiment.add_text("test/confusion", confusion_markdown(confusion, self.label_names), self.global_step)
+            collection.reset()
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        probs = self(batch["waves"], batch["lengths"]).float().softmax(-1)
+        return {"path": batch["meta"]["path"], "prediction": [self.label_names[i] for i in probs.argmax(-1).tolist()], "probabilities": probs.cpu()}
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        backbone = [p for p in self.backbone.parameters() if p.requires_grad]
+        head = [p for module in (self.pooling, self.head) for p in module.parameters() if p.requires_grad]
+        groups = [{"params": head, "lr": self.hparams.lr_head}]
+        if backbone:
+            groups.append({"params": backbone, "lr": self.hparams.lr_backbone})
+        optimizer = torch.optim.AdamW(groups, weight_decay=self.hparams.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = self.hparams.warmup
+        warmup_steps = int(warmup * total) if warmup < 1 else int(warmup)
+        scheduler = get_cosine_schedule_with_warmup(optimizer, warmup_steps, total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,20 @@
+"""Shared fixtures: a small synthetic corpus generated once per test session, and small audio files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ser_lightning.data.synthetic import SynthesisSpec, synthesize_corpus
+
+# 4 languages x 3 speakers x 4 emotions x 2 sentences = 96 utterances: enough for 1 train, 1 val and 1 test speaker per language.
+SMALL_SPEC = dict(speakers_per_language=3, sentences_per_language=2, seed=0)
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Root of a small synthetic corpus (read-only for tests: copy it before changing files)."""
+    root = tmp_path_factory.mktemp("corpus") / "synthetic"
+    synthesize_corpus(root, SynthesisSpec(**SMALL_SPEC))
+    return root

@@ -1,0 +1,65 @@
+import random
+
+import torch
+from torch.utils.data import BatchSampler, DistributedSampler, RandomSampler, SequentialSampler
+
+from ser_lightning.data.batching import DurationBatchSampler, collate_utterances, padding_ratio
+
+
+def durations(n=400, seed=0):
+    rng = random.Random(seed)
+    return [rng.lognormvariate(1.0, 0.6) for _ in range(n)]
+
+
+def test_every_index_once_per_epoch_and_batches_change_between_epochs():
+    d = durations()
+    sampler = DurationBatchSampler(RandomSampler(range(len(d)), generator=torch.Generator().manual_seed(0)), d, batch_size=16)
+    first, second = list(sampler), list(sampler)
+    assert sorted(i for b in first for i in b) == list(range(len(d)))
+    assert all(len(b) <= 16 for b in first)
+    assert first != second
+
+
+def test_grouping_cuts_padding_against_random_batches():
+    d = durations()
+    indices = list(RandomSampler(range(len(d)), generator=torch.Generator().manual_seed(0)))
+    random_batches = [indices[i : i + 16] for i in range(0, len(indices), 16)]
+    grouped = list(DurationBatchSampler(indices, d, batch_size=16))
+    assert padding_ratio(grouped, d) < 0.1 < padding_ratio(random_batches, d)
+
+
+def test_drop_last_and_eval_order_is_deterministic():
+    d = durations(50)
+    sampler = DurationBatchSampler(SequentialSampler(range(50)), d, batch_size=16, drop_last=True, shuffle=False)
+    batches = list(sampler)
+    assert [len(b) for b in batches] == [16, 16, 16]
+    assert batches == list(sampler)
+
+
+def test_ranks_get_disjoint_shards_and_equal_batch_counts():
+    d = durations(101)
+    shards = []
+    for rank in range(2):
+        dist = DistributedSampler(range(len(d)), num_replicas=2, rank=rank, shuffle=True, seed=0)
+        shards.append(list(DurationBatchSampler(dist, d, batch_size=8)))
+    assert len(shards[0]) == len(shards[1])
+    seen = [{i for b in shard for i in b} for shard in shards]
+    assert len(seen[0] & seen[1]) <= 1  # DistributedSampler pads 101 to 102 with one repeat
+    assert seen[0] | seen[1] == set(range(101))
+
+
+def test_is_a_batch_sampler_lightning_can_reinstantiate():
+    assert issubclass(DurationBatchSampler, BatchSampler)
+
+
+def test_collate_pads_and_keeps_lengths_and_meta():
+    items = [
+        {"wave": torch.ones(5), "label": 1, "meta": {"language": "en"}},
+        {"wave": torch.ones(3) * 2, "label": 0, "meta": {"language": "ur"}},
+    ]
+    batch = collate_utterances(items)
+    assert batch["waves"].shape == (2, 5)
+    assert batch["lengths"].tolist() == [5, 3]
+    assert batch["waves"][1].tolist() == [2, 2, 2, 0, 0]
+    assert batch["labels"].tolist() == [1, 0]
+    assert batch["meta"] == {"language": ["en", "ur"]}

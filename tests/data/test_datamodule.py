@@ -1,0 +1,105 @@
+import shutil
+
+import pytest
+import torch
+
+from ser_lightning.data import CrossLingualDataModule, ManifestCorpus, ManifestError, SERDataModule, SyntheticCorpus, SyntheticDataModule
+from ser_lightning.data.audio import AudioError
+from ser_lightning.data.splits import speaker_key
+
+from ..conftest import SMALL_SPEC
+
+
+def cross_lingual(root, **kwargs):
+    return CrossLingualDataModule(
+        sources=[SyntheticCorpus(str(root), languages=["en", "de", "it"], speakers_per_language=3, sentences_per_language=2)],
+        targets=[SyntheticCorpus(str(root), languages=["ur"], speakers_per_language=3, sentences_per_language=2)],
+        batch_size=4,
+        **kwargs,
+    )
+
+
+def test_cross_lingual_roles_languages_and_speaker_independence(small_corpus):
+    dm = cross_lingual(small_corpus)
+    dm.prepare_data()
+    dm.setup("fit")
+    train, val, test = (dm.datasets[name] for name in ("train", "val", "test"))
+    assert {u.language for u in train.utterances} == {"en", "de", "it"}
+    assert {u.language for u in val.utterances} == {"en", "de", "it"}
+    targets = [u for u, role in zip(test.utterances, test.roles) if role == "target"]
+    assert {u.language for u in targets} == {"ur"} and len({u.speaker for u in targets}) == 3
+    assert {u.language for u, role in zip(test.utterances, test.roles) if role == "source"} == {"en", "de", "it"}
+    trained = {speaker_key(u) for u in train.utterances}
+    assert not trained & {speaker_key(u) for u in val.utterances + test.utterances}
+    assert dm.test_groups == ["source", "target", "de", "en", "it", "ur"]
+    assert dm.num_classes == 4 and dm.label_names == ["angry", "happy", "neutral", "sad"]
+
+
+def test_batches_hold_waves_lengths_labels_and_meta(small_corpus):
+    dm = cross_lingual(small_corpus)
+    dm.setup("fit")
+    batch = next(iter(dm.test_dataloader()))
+    assert batch["waves"].dtype == torch.float32 and batch["waves"].shape[0] == 4
+    assert int(batch["lengths"].max()) == batch["waves"].shape[1]
+    assert set(batch["labels"].tolist()) <= {0, 1, 2, 3}
+    assert set(batch["meta"]) == {"path", "speaker", "language", "corpus", "role"}
+
+
+def test_train_crop_limits_length(small_corpus):
+    dm = cross_lingual(small_corpus, max_train_seconds=0.5, train_noise_snr=(5.0, 30.0))
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["waves"].shape[1] <= 8000
+
+
+def test_synthetic_datamodule_generates_on_first_use(tmp_path):
+    dm = SyntheticDataModule(root=str(tmp_path / "syn"), languages=["en"], speakers_per_language=3, sentences_per_language=1, batch_size=2)
+    dm.prepare_data()
+    assert (tmp_path / "syn" / "manifest.jsonl").is_file()
+    dm.setup("fit")
+    assert sum(len(d) for d in dm.datasets.values()) == 12
+
+
+def test_synthetic_corpus_refuses_a_tree_made_with_other_settings(small_corpus):
+    corpus = SyntheticCorpus(str(small_corpus), speakers_per_language=SMALL_SPEC["speakers_per_language"], sentences_per_language=2, seed=7)
+    with pytest.raises(ManifestError, match="another `root`"):
+        corpus.prepare()
+
+
+def test_empty_corpus_folder_is_named(tmp_path):
+    empty = tmp_path / "empty_corpus"
+    empty.mkdir()
+    dm = SERDataModule(corpora=[ManifestCorpus(str(empty))])
+    with pytest.raises(ManifestError, match="empty_corpus"):
+        dm.prepare_data()
+    (empty / "manifest.jsonl").write_text("")
+    with pytest.raises(ManifestError, match="empty_corpus.*no utterances"):
+        dm.setup("fit")
+
+
+def test_missing_root_is_named(tmp_path):
+    with pytest.raises(ManifestError, match="not_here"):
+        ManifestCorpus(str(tmp_path / "not_here")).prepare()
+
+
+@pytest.mark.parametrize("damage", ["delete", "corrupt"])
+def test_missing_or_unreadable_audio_fails_at_setup_naming_the_file(small_corpus, tmp_path, damage):
+    root = tmp_path / "copy"
+    shutil.copytree(small_corpus, root)
+    victim = sorted(root.glob("ur/*/*.wav"))[0]
+    if damage == "delete":
+        victim.unlink()
+    else:
+        victim.write_bytes(b"RIFF garbage")
+    dm = cross_lingual(root)
+    with pytest.raises(AudioError, match=victim.name):
+        dm.setup("fit")
+
+
+def test_labels_outside_the_space_are_dropped_and_an_empty_space_is_an_error(small_corpus):
+    dm = SERDataModule(corpora=[SyntheticCorpus(str(small_corpus), **SMALL_SPEC)], label_names=["angry", "sad"])
+    dm.setup("fit")
+    assert {u.label for d in dm.datasets.values() for u in d.utterances} == {"angry", "sad"}
+    dm = SERDataModule(corpora=[SyntheticCorpus(str(small_corpus), **SMALL_SPEC)], label_names=["fear", "disgust"])
+    with pytest.raises(ManifestError, match="no utterance has a label"):
+        dm.setup("fit")

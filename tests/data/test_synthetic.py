@@ -1,0 +1,177 @@
+"""Tests for the embedded synthetic multilingual emotional speech corpus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from ser_lightning.data.__main__ import main
+from ser_lightning.data.manifest import read_manifest
+from ser_lightning.data.synthetic import (
+    CORPUS_NAME,
+    EMOTIONS,
+    LANGUAGES,
+    SENTENCES,
+    SynthesisSpec,
+    emotion_profile,
+    synthesize_corpus,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SMALL = SynthesisSpec(languages=("en", "ur"), speakers_per_language=2, sentences_per_language=2)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    out = tmp_path_factory.mktemp("synthetic")
+    return out, synthesize_corpus(out, SMALL)
+
+
+def wav_bytes(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.wav"))}
+
+
+def test_same_spec_gives_identical_files_and_other_seed_differs(corpus, tmp_path):
+    out, _ = corpus
+    synthesize_corpus(tmp_path / "again", SMALL)
+    assert wav_bytes(tmp_path / "again") == wav_bytes(out)
+    assert (tmp_path / "again" / "manifest.jsonl").read_bytes() == (out / "manifest.jsonl").read_bytes()
+
+    synthesize_corpus(tmp_path / "seed1", SynthesisSpec.from_dict({**SMALL.to_dict(), "seed": 1}))
+    original, reseeded = wav_bytes(out), wav_bytes(tmp_path / "seed1")
+    assert reseeded.keys() == original.keys()
+    assert all(reseeded[name] != original[name] for name in original)
+
+
+def test_adding_a_language_leaves_other_languages_audio_unchanged(corpus, tmp_path):
+    out, _ = corpus
+    synthesize_corpus(tmp_path, SynthesisSpec(languages=("ur",), speakers_per_language=2, sentences_per_language=2))
+    urdu_alone = wav_bytes(tmp_path)
+    assert urdu_alone and all(name.startswith("ur/") for name in urdu_alone)
+    assert urdu_alone == {name: data for name, data in wav_bytes(out).items() if name.startswith("ur/")}
+
+
+def test_layout_labels_and_manifest(corpus):
+    out, utterances = corpus
+    assert len(utterances) == 2 * 2 * len(EMOTIONS) * 2
+    assert {u.label for u in utterances} == set(EMOTIONS)
+    assert {u.language for u in utterances} == {"en", "ur"}
+    assert {u.speaker for u in utterances} == {"en_f1", "en_m1", "ur_f1", "ur_m1"}
+    for u in utterances:
+        sentence = u.extra["sentence"]
+        assert Path(u.path) == out / u.language / u.speaker / f"{u.speaker}_{u.label}_{sentence}.wav"
+        assert sentence in {"s01", "s02"}
+        assert u.extra["gender"] == u.speaker.split("_")[1][0]
+        assert (u.corpus, u.sample_rate) == (CORPUS_NAME, 16000)
+        info = sf.info(u.path)
+        assert (info.channels, info.samplerate, info.subtype, info.format) == (1, 16000, "PCM_16", "WAV")
+        assert u.duration == info.frames / 16000
+        assert 0.5 < u.duration < 8.0
+    assert read_manifest(out / "manifest.jsonl") == utterances
+    assert SynthesisSpec.from_dict(json.loads((out / "synthesis.json").read_text())) == SMALL
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_emotion_prosody_reaches_the_audio(corpus):
+    _, utterances = corpus
+
+    def mean(emotion: str, measure) -> float:
+        return float(np.mean([measure(u) for u in utterances if u.label == emotion]))
+
+    def rms(u) -> float:
+        samples, _ = sf.read(u.path, dtype="float64")
+        return float(np.sqrt(np.mean(samples**2)))
+
+    # sad is spoken slower (rate 120 vs 210 words/min) and quieter (volume 70 vs 170) than angry
+    assert mean("sad", lambda u: u.duration) > 1.3 * mean("angry", lambda u: u.duration)
+    assert mean("sad", rms) < 0.7 * mean("angry", rms)
+
+
+def test_shift_zero_gives_the_same_profiles_in_every_language():
+    flat = SynthesisSpec(shift=0.0, remap=0.0)
+    shifted = SynthesisSpec(shift=1.0, remap=0.0)
+    for emotion in EMOTIONS:
+        assert len({emotion_profile(language, emotion, flat) for language in LANGUAGES}) == 1
+        assert len({emotion_profile(language, emotion, shifted) for language in LANGUAGES}) == len(LANGUAGES)
+
+
+def test_shift_depends_on_seed_by_language_not_on_position():
+    assert emotion_profile("de", "sad", SynthesisSpec(seed=0)) != emotion_profile("de", "sad", SynthesisSpec(seed=1))
+    reordered = SynthesisSpec(languages=("ur", "de"))
+    assert emotion_profile("de", "sad", reordered) == emotion_profile("de", "sad", SynthesisSpec())
+
+
+def test_urdu_remap_exchanges_rate_and_volume_cues():
+    plain, remapped = SynthesisSpec(remap=0.0), SynthesisSpec(remap=0.6)
+    expected = {"angry": (-12, -24), "happy": (12, 24), "neutral": (-24, -18), "sad": (24, 18)}
+    for emotion, (rate_change, volume_change) in expected.items():
+        before, after = emotion_profile("ur", emotion, plain), emotion_profile("ur", emotion, remapped)
+        assert after[0] - before[0] == pytest.approx(rate_change)
+        assert after[3] - before[3] == pytest.approx(volume_change)
+        assert after[1:3] == pytest.approx(before[1:3])
+        assert emotion_profile("en", emotion, remapped) == emotion_profile("en", emotion, plain)
+
+
+def test_bad_specs_are_rejected_with_a_useful_message():
+    with pytest.raises(ValueError, match=r"'fr'.*en, de, it, ur"):
+        SynthesisSpec(languages=("en", "fr"))
+    with pytest.raises(ValueError, match=r"'fr'.*en, de, it, ur"):
+        emotion_profile("fr", "sad", SynthesisSpec())
+    with pytest.raises(ValueError, match="sentences"):
+        SynthesisSpec(sentences_per_language=1000)
+    with pytest.raises(ValueError, match="bogus"):
+        SynthesisSpec.from_dict({"bogus": 1})
+
+
+def test_enough_distinct_native_sentences_are_shipped():
+    assert set(SENTENCES) == set(LANGUAGES)
+    for texts in SENTENCES.values():
+        assert len(set(texts)) == len(texts) >= 12
+    assert all(any("\u0600" <= ch <= "\u06ff" for ch in text) for text in SENTENCES["ur"])  # Urdu script
+    assert any(ch in "äöüß" for text in SENTENCES["de"] for ch in text)
+
+
+def test_spec_round_trips_through_plain_json():
+    spec = SynthesisSpec(languages=("it", "de"), shift=0.5, seed=7)
+    as_json = json.loads(json.dumps(spec.to_dict()))
+    assert as_json["languages"] == ["it", "de"]
+    assert SynthesisSpec.from_dict(as_json) == spec
+
+
+def test_failed_synthesis_names_voice_and_text_and_leaves_no_manifest(tmp_path, monkeypatch):
+    tiny = SynthesisSpec(languages=("it",), speakers_per_language=1, sentences_per_language=1)
+    synthesize_corpus(tmp_path, tiny)
+    assert (tmp_path / "manifest.jsonl").exists()
+    monkeypatch.setitem(SENTENCES, "it", ("",) * len(SENTENCES["it"]))
+    with pytest.raises(RuntimeError, match=r"no speech .* voice 'it\+f\d' and text ''"):
+        synthesize_corpus(tmp_path, tiny)
+    assert not (tmp_path / "manifest.jsonl").exists()
+
+
+def test_synth_command_writes_a_corpus(tmp_path):
+    out = tmp_path / "cli"
+    args = ["synth", "--out", str(out), "--languages", "it", "--speakers", "1", "--sentences", "1", "--seed", "3"]
+    result = subprocess.run(
+        [sys.executable, "-m", "ser_lightning.data", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote {len(EMOTIONS)} utterances to {out}" in result.stdout
+    utterances = read_manifest(out / "manifest.jsonl")
+    assert {(u.language, u.speaker) for u in utterances} == {("it", "it_f1")}
+    assert json.loads((out / "synthesis.json").read_text())["seed"] == 3
+
+
+def test_synth_command_rejects_bad_arguments(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(tmp_path), "--languages", "fr"])
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(tmp_path), "--sentences", "1000"])
+    assert "sentences_per_language" in capsys.readouterr().err
+    assert not (tmp_path / "manifest.jsonl").exists()

@@ -1,0 +1,119 @@
+"""End to end through the CLI, as a user runs it: fit + test, logs, checkpoints, resume, configs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from ser_lightning.cli import main, resolve_config_paths
+
+from .conftest import SMALL_SPEC
+from .models.tiny import TINY_WAV2VEC2
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def write_config(path: Path, corpus: Path, backbone: dict, epochs: int = 2) -> Path:
+    corpus_args = {"root": str(corpus), "speakers_per_language": SMALL_SPEC["speakers_per_language"], "sentences_per_language": SMALL_SPEC["sentences_per_language"]}
+    config = {
+        "seed_everything": 0,
+        "trainer": {
+            "max_epochs": epochs,
+            "accelerator": "cpu",
+            "log_every_n_steps": 1,
+            "enable_progress_bar": False,
+            "logger": {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": "logs", "name": "e2e"}},
+        },
+        "checkpoint": {"dirpath": "checkpoints/e2e"},
+        "model": {"backbone": backbone, "head_hidden": 16, "lr_backbone": 1e-3},
+        "data": {
+            "class_path": "ser_lightning.data.CrossLingualDataModule",
+            "init_args": {
+                "sources": [{"class_path": "ser_lightning.data.SyntheticCorpus", "init_args": {**corpus_args, "languages": ["en", "de", "it"]}}],
+                "targets": [{"class_path": "ser_lightning.data.SyntheticCorpus", "init_args": {**corpus_args, "languages": ["ur"]}}],
+                "batch_size": 8,
+            },
+        },
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+CNN_LSTM = {"class_path": "ser_lightning.models.CNNLSTM", "init_args": {"n_mels": 32, "channels": [4, 8], "lstm_hidden": 16}}
+
+
+def scalars(log_dir: Path) -> dict[str, list]:
+    acc = EventAccumulator(str(log_dir))
+    acc.Reload()
+    return {tag: acc.Scalars(tag) for tag in acc.Tags()["scalars"]}
+
+
+def test_fit_tests_best_checkpoint_logs_and_resumes(small_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path / "e2e.yaml", small_corpus, CNN_LSTM, epochs=2)
+    cli = main(["fit", "--config", str(config)])
+
+    out = capsys.readouterr().out
+    assert "Test results of" in out and "best-epoch" in out
+    for group in ("all", "source", "target", "en", "de", "it", "ur"):
+        assert any(line.split()[0] == group for line in out.splitlines() if line.strip()), group
+    results = cli.model.test_results
+    assert results["target"]["n"] == 24 and results["source"]["n"] == 24  # 3 Urdu speakers; 1 held-out speaker x 3 languages
+    assert 0.0 <= results["ur"]["ua"] <= 1.0
+
+    checkpoints = {p.name for p in (tmp_path / "checkpoints" / "e2e").glob("*.ckpt")}
+    assert "last.ckpt" in checkpoints and any(name.startswith("best-epoch") for name in checkpoints)
+    first = scalars(tmp_path / "logs" / "e2e" / "version_0")
+    assert {"train/loss", "val/ua", "val/wa", "val/f1", "test/ua", "test/ua/ur", "test/ua/target"} <= set(first)
+    assert len(first["val/ua"]) == 2
+
+    last = torch.load(tmp_path / "checkpoints" / "e2e" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 1 and last["hyper_parameters"]["num_classes"] == 4
+
+    main(["fit", "--config", str(config), "--trainer.max_epochs", "3", "--ckpt_path", "last"])
+    resumed = scalars(tmp_path / "logs" / "e2e" / "version_1")
+    assert len(resumed["val/ua"]) == 1  # only the third epoch ran
+    assert min(event.step for event in resumed["train/loss"]) >= first["train/loss"][-1].step
+    assert torch.load(tmp_path / "checkpoints" / "e2e" / "last.ckpt", weights_only=True)["epoch"] == 2
+
+
+def test_fit_with_a_tiny_hugging_face_backbone_and_test_predict_from_checkpoint(small_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    backbone = {"class_path": "ser_lightning.models.HFBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WAV2VEC2}}
+    config = write_config(tmp_path / "hf.yaml", small_corpus, backbone, epochs=1)
+    main(["fit", "--config", str(config), "--test_after_fit", "false"])
+    assert "Test results" not in capsys.readouterr().out
+    ckpt = tmp_path / "checkpoints" / "e2e" / "last.ckpt"
+    cli = main(["test", "--config", str(config), "--ckpt_path", str(ckpt)])
+    assert "Test results" in capsys.readouterr().out
+    assert set(cli.model.test_results) == {"all", "source", "target", "de", "en", "it", "ur"}
+    cli = main(["predict", "--config", str(config), "--ckpt_path", str(ckpt)])
+    predictions = cli.trainer.predict_loop.predictions
+    assert sum(len(batch["prediction"]) for batch in predictions) == 48
+    assert all(label in {"angry", "happy", "neutral", "sad"} for batch in predictions for label in batch["prediction"])
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "xlsr_fewshot.yaml", "xlsr_fewshot"])
+def test_shipped_configs_parse_by_bare_name_from_the_project_root(name):
+    out = subprocess.run(
+        [sys.executable, "-m", "ser_lightning", "fit", "--config", name, "--print_config"],
+        cwd=PROJECT, capture_output=True, text=True, check=True,
+    ).stdout
+    config = yaml.safe_load(out)
+    assert config["data"]["class_path"] == "ser_lightning.data.CrossLingualDataModule"
+    if name.startswith("xlsr"):
+        assert config["model"]["backbone"]["init_args"]["name_or_path"] == "facebook/wav2vec2-xls-r-300m"
+
+
+def test_config_resolution_prefers_files_in_the_working_directory(tmp_path):
+    (tmp_path / "mine.yaml").write_text("{}")
+    assert resolve_config_paths(["fit", "--config", str(tmp_path / "mine.yaml")]) == ["fit", "--config", str(tmp_path / "mine.yaml")]
+    resolved = resolve_config_paths(["fit", "--config=demo"])
+    assert resolved[1].startswith("--config=") and resolved[1].endswith("configs/demo.yaml")
+    assert resolve_config_paths(["fit", "--config", "nope.yaml"]) == ["fit", "--config", "nope.yaml"]
