@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -37,6 +38,18 @@ def resolve_config_paths(argv: Sequence[str], search: Sequence[Path] = (Path("co
                 continue
             break
     return resolved
+
+
+def write_predictions(batches: Sequence[dict], label_names: Sequence[str], path: Path) -> Path:
+    """Write ``predict_step`` outputs as CSV: path, predicted label, one probability column per class."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "prediction", *(f"p_{name}" for name in label_names)])
+        for batch in batches:
+            for file, label, probs in zip(batch["path"], batch["prediction"], batch["probabilities"].tolist()):
+                writer.writerow([file, label, *(f"{p:.4f}" for p in probs)])
+    return path
 
 
 class SERLightningCLI(LightningCLI):
@@ -85,6 +98,14 @@ class SERLightningCLI(LightningCLI):
 
     def after_test(self) -> None:
         self._print_results("Test results")
+
+    def after_predict(self) -> None:
+        predictions = self.trainer.predict_loop.predictions
+        if not self.trainer.is_global_zero or not predictions:
+            return
+        out = Path(self.trainer.log_dir or ".") / "predictions.csv"
+        write_predictions(predictions, self.model.label_names, out)
+        print(f"Wrote {sum(len(batch['path']) for batch in predictions)} predictions to {out}", flush=True)
 
     def _print_results(self, title: str) -> None:
         if self.trainer.is_global_zero and self.model.test_results:

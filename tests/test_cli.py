@@ -97,6 +97,9 @@ def test_fit_with_a_tiny_hugging_face_backbone_and_test_predict_from_checkpoint(
     predictions = cli.trainer.predict_loop.predictions
     assert sum(len(batch["prediction"]) for batch in predictions) == 48
     assert all(label in {"angry", "happy", "neutral", "sad"} for batch in predictions for label in batch["prediction"])
+    rows = (Path(cli.trainer.log_dir) / "predictions.csv").read_text().splitlines()
+    assert rows[0] == "path,prediction,p_angry,p_happy,p_neutral,p_sad" and len(rows) == 49
+    assert "Wrote 48 predictions" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["demo.yaml", "xlsr_fewshot.yaml", "xlsr_fewshot"])

@@ -26,7 +26,7 @@ class DurationBatchSampler(BatchSampler):
         batch_size: int,
         drop_last: bool = False,
         shuffle: bool = True,
-        window_batches: int = 50,
+        window_batches: int = 100,
         seed: int = 0,
     ) -> None:
         if batch_size < 1:

@@ -111,7 +111,7 @@ class EmotionRecognizer(LightningModule):
                 continue
             self.test_results[group] = {name: float(values[name]) for name in SCALARS} | {"n": float(confusion.sum())}
             suffix = "" if group == "all" else f"/{group}"
-            self.log_dict({f"test/{name}{suffix}": values[name] for name in SCALARS})
+            self.log_dict({f"test/{name}{suffix}": values[name] for name in SCALARS}, sync_dist=True)  # already synced; silences the DDP warning
             if group == "all" and isinstance(self.logger, TensorBoardLogger):
                 self.logger.experiment.add_text("test/confusion", confusion_markdown(confusion, self.label_names), self.global_step)
             collection.reset()
