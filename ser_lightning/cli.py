@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
@@ -40,15 +41,28 @@ def resolve_config_paths(argv: Sequence[str], search: Sequence[Path] = (Path("co
     return resolved
 
 
-def write_predictions(batches: Sequence[dict], label_names: Sequence[str], path: Path) -> Path:
-    """Write ``predict_step`` outputs as CSV: path, predicted label, one probability column per class."""
+def prediction_rows(batches: Sequence[dict]) -> list[tuple[str, str, list[float]]]:
+    """(path, predicted label, class probabilities) per utterance from ``predict_step`` outputs."""
+    return [row for batch in batches for row in zip(batch["path"], batch["prediction"], batch["probabilities"].tolist())]
+
+
+def gather_rows(rows: list) -> list:
+    """All ranks' rows on every rank (DDP), without the repeats a DistributedSampler adds to even out shards."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        shards: list = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(shards, rows)
+        rows = [row for shard in shards for row in shard]
+    return list({row[0]: row for row in rows}.values())
+
+
+def write_predictions(rows: Sequence[tuple[str, str, list[float]]], label_names: Sequence[str], path: Path) -> Path:
+    """Write predictions as CSV: path, predicted label, one probability column per class."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "prediction", *(f"p_{name}" for name in label_names)])
-        for batch in batches:
-            for file, label, probs in zip(batch["path"], batch["prediction"], batch["probabilities"].tolist()):
-                writer.writerow([file, label, *(f"{p:.4f}" for p in probs)])
+        for file, label, probs in rows:
+            writer.writerow([file, label, *(f"{p:.4f}" for p in probs)])
     return path
 
 
@@ -100,12 +114,10 @@ class SERLightningCLI(LightningCLI):
         self._print_results("Test results")
 
     def after_predict(self) -> None:
-        predictions = self.trainer.predict_loop.predictions
-        if not self.trainer.is_global_zero or not predictions:
-            return
-        out = Path(self.trainer.log_dir or ".") / "predictions.csv"
-        write_predictions(predictions, self.model.label_names, out)
-        print(f"Wrote {sum(len(batch['path']) for batch in predictions)} predictions to {out}", flush=True)
+        rows = gather_rows(prediction_rows(self.trainer.predict_loop.predictions or []))
+        if self.trainer.is_global_zero and rows:
+            out = write_predictions(rows, self.model.label_names, Path(self.trainer.log_dir or ".") / "predictions.csv")
+            print(f"Wrote {len(rows)} predictions to {out}", flush=True)
 
     def _print_results(self, title: str) -> None:
         if self.trainer.is_global_zero and self.model.test_results:

@@ -8,6 +8,29 @@ import torch
 from torch.utils.data import BatchSampler, Sampler
 
 
+class EpochShuffleSampler(Sampler[int]):
+    """A random permutation of ``range(size)`` drawn from ``seed + epoch``.
+
+    Lightning calls ``set_epoch`` at the start of every epoch (also after a resume), so a resumed run
+    continues the data order of an uninterrupted one instead of replaying the first epoch.
+    """
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        self.size = size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(torch.randperm(self.size, generator=generator).tolist())
+
+
 class DurationBatchSampler(BatchSampler):
     """Batches of ``batch_size`` indices drawn from ``sampler`` and grouped by duration.
 

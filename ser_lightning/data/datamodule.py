@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Sequence
 
-import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info
-from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, SequentialSampler
 
 from .augment import noise_augmentation
-from .batching import DurationBatchSampler, collate_utterances
+from .batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances
 from .corpora import Corpus, SyntheticCorpus
 from .dataset import UtteranceDataset
 from .labels import CATEGORICAL4, LabelSpace
@@ -94,21 +93,25 @@ class SERDataModule(LightningDataModule):
             return
         split, test_roles = self.make_split()
         names = self.label_names
-        self.datasets = {
+        datasets = {
             "train": UtteranceDataset(split.train, names, self.sample_rate, max_seconds=self.max_train_seconds, augment=self.train_noise),
             "val": UtteranceDataset(split.val, names, self.sample_rate),
             "test": UtteranceDataset(split.test, names, self.sample_rate, roles=test_roles),
         }
-        for name, dataset in self.datasets.items():
+        for name, dataset in datasets.items():
             if len(dataset) == 0:
                 raise ManifestError(f"The {name} split is empty; check the corpora's languages and the val/test speaker counts.")
+        self.datasets = datasets
         rank_zero_info(self.describe())
 
-    @property
-    def test_groups(self) -> list[str]:
-        """Names that test metrics are grouped by: each role, then each language of the test set."""
+    def test_group_values(self, key: str) -> list[str]:
+        """The values of a batch ``meta`` key (``role``, ``language``, ``corpus``, ``speaker``) in the test set.
+
+        Metrics are reported per value; every rank must know them before testing starts (DDP sync).
+        """
         test = self.datasets["test"]
-        return sorted(set(test.roles)) + sorted({u.language for u in test.utterances})
+        values = test.roles if key == "role" else [getattr(u, key) for u in test.utterances]
+        return sorted(set(values))
 
     def describe(self) -> str:
         """A short table of utterances and speakers per split and language."""
@@ -121,7 +124,7 @@ class SERDataModule(LightningDataModule):
         return "\n".join(lines)
 
     def _loader(self, dataset: UtteranceDataset, train: bool) -> DataLoader:
-        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(self.seed)) if train else SequentialSampler(dataset)
+        sampler = EpochShuffleSampler(len(dataset), self.seed) if train else SequentialSampler(dataset)
         batches = DurationBatchSampler(sampler, dataset.durations, self.batch_size, drop_last=False, shuffle=train, seed=self.seed)
         return DataLoader(
             dataset,

@@ -8,6 +8,7 @@ when they lie under it, so a corpus tree can be moved as a whole.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -50,19 +51,26 @@ def utterance_from_dict(record: dict[str, Any], base_dir: Path, source: str = "<
     if missing:
         raise ManifestError(f"{source}: record is missing required field(s) {missing}; every record needs {list(REQUIRED_FIELDS)}.")
     known = {k: v for k, v in record.items() if k in _FIELD_NAMES and k != "extra"}
+    if not isinstance(record.get("extra") or {}, dict):
+        raise ManifestError(f"{source}: `extra` must be a JSON object, got {record['extra']!r}.")
     extra = dict(record.get("extra") or {})
     extra.update({k: v for k, v in record.items() if k not in _FIELD_NAMES})
     path = Path(str(known.pop("path")))
     if not path.is_absolute():
         path = base_dir / path
+    try:
+        duration = float(known.pop("duration", 0.0) or 0.0)
+        sample_rate = int(known.pop("sample_rate", 0) or 0)
+    except (TypeError, ValueError):
+        raise ManifestError(f"{source}: `duration` must be seconds and `sample_rate` an integer, got {record.get('duration')!r} and {record.get('sample_rate')!r}.") from None
     return Utterance(
         path=str(path),
         label=str(known.pop("label")),
         speaker=str(known.pop("speaker")),
         language=str(known.pop("language")),
         corpus=str(known.pop("corpus")),
-        duration=float(known.pop("duration", 0.0) or 0.0),
-        sample_rate=int(known.pop("sample_rate", 0) or 0),
+        duration=duration,
+        sample_rate=sample_rate,
         extra=extra,
     )
 
@@ -92,14 +100,14 @@ def write_manifest(utterances: Iterable[Utterance], path: str | Path) -> Path:
     """Write utterances as JSONL (paths relative to the manifest's folder where possible); atomic on one filesystem."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    base_dir = path.parent.resolve()
+    base_dir = Path(os.path.abspath(path.parent))
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         for utt in utterances:
             record = asdict(utt)
             audio = Path(utt.path)
             try:
-                record["path"] = audio.resolve().relative_to(base_dir).as_posix()
+                record["path"] = Path(os.path.abspath(audio)).relative_to(base_dir).as_posix()  # not resolve(): keep symlinked trees movable
             except ValueError:
                 record["path"] = str(audio)
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")

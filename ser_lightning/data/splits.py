@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -54,17 +54,20 @@ def speaker_split(
     """Split by speaker, separately within each group (by default each language of each corpus).
 
     ``val_speakers``/``test_speakers`` are speaker counts per group (int) or fractions of its speakers
-    (float in (0, 1)). The draw depends only on ``seed`` and the group, so adding a corpus does not
-    reshuffle another corpus's split.
+    (float in (0, 1)). A speaker heard in several groups (e.g. a bilingual speaker) belongs to the
+    group of most of their utterances and takes all of them along. The draw depends only on ``seed``
+    and the group, so adding a corpus does not reshuffle another corpus's split.
     """
-    groups: dict[tuple, dict[tuple[str, str], list[Utterance]]] = defaultdict(lambda: defaultdict(list))
+    by_speaker: dict[tuple[str, str], list[Utterance]] = defaultdict(list)
     for utt in utterances:
-        group = tuple(getattr(utt, name) for name in group_by)
-        groups[group][speaker_key(utt)].append(utt)
+        by_speaker[speaker_key(utt)].append(utt)
+    groups: dict[tuple, list[tuple[str, str]]] = defaultdict(list)
+    for speaker, utts in by_speaker.items():
+        counts = Counter(tuple(getattr(u, name) for name in group_by) for u in utts)
+        groups[min(counts, key=lambda g: (-counts[g], g))].append(speaker)
     split = Split()
     for group in sorted(groups):
-        by_speaker = groups[group]
-        speakers = sorted(by_speaker)
+        speakers = sorted(groups[group])
         random.Random(f"{seed}:{group}").shuffle(speakers)
         n_test, n_val = _count(test_speakers, len(speakers)), _count(val_speakers, len(speakers))
         if n_test + n_val >= len(speakers):

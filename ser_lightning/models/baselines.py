@@ -46,14 +46,16 @@ class CNNLSTM(Backbone):
             conv = [nn.Conv2d(in_ch, out_ch, 3, padding=1), nn.BatchNorm2d(out_ch), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(dropout)]
             self.blocks.append(nn.Sequential(*conv))
             in_ch = out_ch
-        self.lstm = nn.LSTM(in_ch * (n_mels // 2 ** len(channels)), lstm_hidden, lstm_layers, batch_first=True, bidirectional=True)
+        self.pool_factor = 2 ** len(channels)
+        self.lstm = nn.LSTM(in_ch * (n_mels // self.pool_factor), lstm_hidden, lstm_layers, batch_first=True, bidirectional=True)
         self.hidden_size = 2 * lstm_hidden
         self.num_layers = 1
 
     def log_mel(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-mels [B, n_mels, F] and real frame counts [B]; padded frames are zero."""
-        if waves.shape[-1] < self.win:
-            waves = F.pad(waves, (0, self.win - waves.shape[-1]))
+        shortest = self.win + self.hop * (self.pool_factor - 1)  # enough frames for every max-pool
+        if waves.shape[-1] < shortest:
+            waves = F.pad(waves, (0, shortest - waves.shape[-1]))
         with torch.autocast(device_type=waves.device.type, enabled=False):
             spec = torch.log(self.mel(waves.float()) + 1e-6)
         frames = ((lengths - self.win).clamp_min(0) // self.hop + 1).clamp(max=spec.shape[-1])

@@ -6,15 +6,31 @@ from typing import Mapping, Sequence
 
 import torch
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score, MulticlassRecall
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 SCALARS = ("ua", "wa", "f1")
+
+
+class UnweightedAverageRecall(MulticlassConfusionMatrix):
+    """UA: the mean recall over the classes that occur in the reference labels.
+
+    torchmetrics' macro recall counts a class that is predicted but absent from the reference as
+    recall 0, which understates UA for any test group (a language, a corpus) that lacks a class.
+    """
+
+    def compute(self) -> torch.Tensor:
+        matrix = super().compute()
+        support = matrix.sum(1)
+        present = support > 0
+        if not present.any():
+            return torch.tensor(0.0, device=matrix.device)
+        return (matrix.diagonal()[present].float() / support[present].float()).mean()
 
 
 def ser_metrics(num_classes: int, confusion: bool = False) -> MetricCollection:
     """UA, WA and macro-F1 (and the confusion matrix when ``confusion``)."""
     metrics = {
-        "ua": MulticlassRecall(num_classes, average="macro"),
+        "ua": UnweightedAverageRecall(num_classes),
         "wa": MulticlassAccuracy(num_classes, average="micro"),
         "f1": MulticlassF1Score(num_classes, average="macro"),
     }

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any, Sequence
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
-from transformers import get_cosine_schedule_with_warmup
+from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
 
 from .backbones import Backbone
 from .metrics import SCALARS, confusion_markdown, ser_metrics
@@ -19,7 +21,8 @@ class EmotionRecognizer(LightningModule):
     """Speech emotion recognition: any :class:`Backbone`, a pooling head and a small classifier.
 
     Logs ``train/loss``, ``val/{loss,ua,wa,f1}``, ``test/{ua,wa,f1}`` and the same per test group
-    (``test/ua/ur``, ``test/ua/target``); the groups come from the DataModule's ``test_groups``.
+    (``test/ua/ur``, ``test/ua/target``): one group per value of each ``group_by`` key of the batch
+    metadata, taken from the DataModule's ``test_group_values`` so every DDP rank knows them up front.
     AdamW with separate learning rates for backbone and head, linear warm-up then cosine decay.
     ``num_classes`` and ``label_names`` are linked from the DataModule by the CLI.
     """
@@ -35,12 +38,17 @@ class EmotionRecognizer(LightningModule):
         lr_backbone: float = 5e-5,
         lr_head: float = 1e-3,
         weight_decay: float = 0.01,
-        warmup: float = 0.1,
+        warmup: float = 0.1,  # a fraction of all steps (< 1) or a number of steps
         class_weights: Sequence[float] | None = None,
         group_by: Sequence[str] = ("role", "language"),
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["backbone", "pooling"])
+        with warnings.catch_warnings():  # Lightning warns about modules in hparams; they are dropped just below
+            warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
+            self.save_hyperparameters()
+        for key in ("backbone", "pooling"):  # the CLI passes plain class_path dicts, which let load_from_checkpoint rebuild them;
+            if isinstance(self.hparams.get(key), nn.Module):  # module objects would break weights_only loading
+                del self.hparams[key]
         if label_names is not None and len(label_names) != num_classes:
             raise ValueError(f"Got {len(label_names)} label names for {num_classes} classes.")
         if class_weights is not None and len(class_weights) != num_classes:
@@ -85,7 +93,9 @@ class EmotionRecognizer(LightningModule):
 
     def on_test_epoch_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
-        groups = ["all", *getattr(datamodule, "test_groups", [])]
+        groups = ["all"]
+        if hasattr(datamodule, "test_group_values"):
+            groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
         self.test_metrics = nn.ModuleDict({g: ser_metrics(self.hparams.num_classes, confusion=True) for g in groups}).to(self.device)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -97,7 +107,9 @@ class EmotionRecognizer(LightningModule):
             if values is None:
                 continue
             for group in sorted(set(values)):
-                if group not in self.test_metrics:  # no DataModule told us the groups up front (single process only)
+                if group not in self.test_metrics:
+                    if self.trainer.world_size > 1:
+                        raise RuntimeError(f"Test group {group!r} ({key}) was not announced by the DataModule; under DDP every rank must know the groups before testing.")
                     self.test_metrics[group] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
                 rows = torch.tensor([v == group for v in values], device=labels.device)
                 self.test_metrics[group].update(logits[rows], labels[rows])
@@ -127,8 +139,12 @@ class EmotionRecognizer(LightningModule):
         if backbone:
             groups.append({"params": backbone, "lr": self.hparams.lr_backbone})
         optimizer = torch.optim.AdamW(groups, weight_decay=self.hparams.weight_decay)
-        total = max(1, int(self.trainer.estimated_stepping_batches))
+        total = self.trainer.estimated_stepping_batches
         warmup = self.hparams.warmup
-        warmup_steps = int(warmup * total) if warmup < 1 else int(warmup)
-        scheduler = get_cosine_schedule_with_warmup(optimizer, warmup_steps, total)
+        if math.isfinite(total):
+            warmup_steps = int(warmup * total) if warmup < 1 else int(warmup)
+            scheduler = get_cosine_schedule_with_warmup(optimizer, warmup_steps, max(1, int(total)))
+        else:  # e.g. --trainer.max_epochs -1 with max_time: no length to decay over
+            warmup_steps = int(warmup) if warmup >= 1 else 0
+            scheduler = get_constant_schedule_with_warmup(optimizer, warmup_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -3,7 +3,12 @@ import random
 import torch
 from torch.utils.data import BatchSampler, DistributedSampler, RandomSampler, SequentialSampler
 
-from ser_lightning.data.batching import DurationBatchSampler, collate_utterances, padding_ratio
+from lightning.pytorch.trainer.states import RunningStage
+from lightning.pytorch.utilities.data import _update_dataloader
+from lightning.fabric.utilities.data import _replace_dunder_methods
+from torch.utils.data import DataLoader
+
+from ser_lightning.data.batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances, padding_ratio
 
 
 def durations(n=400, seed=0):
@@ -48,8 +53,27 @@ def test_ranks_get_disjoint_shards_and_equal_batch_counts():
     assert seen[0] | seen[1] == set(range(101))
 
 
-def test_is_a_batch_sampler_lightning_can_reinstantiate():
-    assert issubclass(DurationBatchSampler, BatchSampler)
+def test_lightning_reinstantiates_it_with_a_distributed_sampler():
+    d = durations(101)
+    with _replace_dunder_methods(BatchSampler):  # how Lightning builds user dataloaders, recording init arguments
+        loader = DataLoader(list(range(101)), batch_sampler=DurationBatchSampler(EpochShuffleSampler(101), d, batch_size=8, seed=3))
+    shards = []
+    for rank in range(2):
+        dist = DistributedSampler(loader.dataset, num_replicas=2, rank=rank, shuffle=True, seed=0)
+        sharded = _update_dataloader(loader, dist, mode=RunningStage.TRAINING)
+        assert isinstance(sharded.batch_sampler, DurationBatchSampler) and sharded.batch_sampler.sampler is dist
+        assert sharded.batch_sampler.durations is d and sharded.batch_sampler.seed == 3
+        shards.append({i for batch in sharded.batch_sampler for i in batch})
+    assert shards[0] | shards[1] == set(range(101)) and len(shards[0] & shards[1]) <= 1
+
+
+def test_epoch_shuffle_is_a_function_of_seed_and_epoch():
+    sampler = EpochShuffleSampler(20, seed=1)
+    first = list(sampler)
+    sampler.set_epoch(1)
+    assert sorted(first) == list(range(20)) and list(sampler) != first
+    sampler.set_epoch(0)
+    assert list(sampler) == first
 
 
 def test_collate_pads_and_keeps_lengths_and_meta():

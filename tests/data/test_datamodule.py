@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ser_lightning.data import CrossLingualDataModule, ManifestCorpus, ManifestError, SERDataModule, SyntheticCorpus, SyntheticDataModule
-from ser_lightning.data.audio import AudioError
+from ser_lightning.data.audio import AudioError, load_audio
 from ser_lightning.data.splits import speaker_key
 
 from ..conftest import SMALL_SPEC
@@ -31,7 +31,8 @@ def test_cross_lingual_roles_languages_and_speaker_independence(small_corpus):
     assert {u.language for u, role in zip(test.utterances, test.roles) if role == "source"} == {"en", "de", "it"}
     trained = {speaker_key(u) for u in train.utterances}
     assert not trained & {speaker_key(u) for u in val.utterances + test.utterances}
-    assert dm.test_groups == ["source", "target", "de", "en", "it", "ur"]
+    assert dm.test_group_values("role") == ["source", "target"]
+    assert dm.test_group_values("language") == ["de", "en", "it", "ur"]
     assert dm.num_classes == 4 and dm.label_names == ["angry", "happy", "neutral", "sad"]
 
 
@@ -46,10 +47,47 @@ def test_batches_hold_waves_lengths_labels_and_meta(small_corpus):
 
 
 def test_train_crop_limits_length(small_corpus):
-    dm = cross_lingual(small_corpus, max_train_seconds=0.5, train_noise_snr=(5.0, 30.0))
+    dm = cross_lingual(small_corpus, max_train_seconds=0.5)
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     assert batch["waves"].shape[1] <= 8000
+
+
+def test_noise_augmentation_touches_training_audio_only(small_corpus):
+    dm = cross_lingual(small_corpus, train_noise_snr=(5.0, 5.0), train_noise_p=1.0)
+    dm.setup("fit")
+    train, test = dm.datasets["train"], dm.datasets["test"]
+    clean = load_audio(train.utterances[0].path, 16000)
+    noisy = train[0]["wave"]
+    assert noisy.shape == clean.shape and not torch.allclose(noisy, clean)
+    snr = 10 * torch.log10(clean.pow(2).mean() / (noisy - clean).pow(2).mean())
+    assert abs(float(snr) - 5.0) < 0.5
+    assert torch.equal(test[0]["wave"], load_audio(test.utterances[0].path, 16000))
+
+
+def test_a_target_speaker_that_is_also_trained_on_is_an_error(small_corpus):
+    dm = CrossLingualDataModule(
+        sources=[SyntheticCorpus(str(small_corpus), **SMALL_SPEC)],
+        targets=[SyntheticCorpus(str(small_corpus), languages=["ur"], **SMALL_SPEC)],
+    )
+    with pytest.raises(ManifestError, match="also source speakers"):
+        dm.setup("fit")
+
+
+def test_epochs_reshuffle_and_a_resumed_epoch_matches_an_uninterrupted_one(small_corpus):
+    dm = cross_lingual(small_corpus)
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    orders = []
+    for epoch in range(3):
+        loader.batch_sampler.sampler.set_epoch(epoch)  # what Lightning does at every epoch start
+        orders.append(list(loader.batch_sampler))
+    assert orders[0] != orders[1] != orders[2]
+    fresh = cross_lingual(small_corpus)
+    fresh.setup("fit")
+    resumed = fresh.train_dataloader()
+    resumed.batch_sampler.sampler.set_epoch(2)
+    assert list(resumed.batch_sampler) == orders[2]
 
 
 def test_synthetic_datamodule_generates_on_first_use(tmp_path):

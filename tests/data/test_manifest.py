@@ -42,3 +42,21 @@ def test_missing_field_is_named(tmp_path):
 def test_missing_manifest_is_named(tmp_path):
     with pytest.raises(ManifestError, match="nothing.jsonl"):
         read_manifest(tmp_path / "nothing.jsonl")
+
+
+def test_bad_duration_names_file_and_line(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text(json.dumps({"path": "x.wav", "label": "sad", "speaker": "1", "language": "en", "corpus": "c", "duration": "n/a"}) + "\n")
+    with pytest.raises(ManifestError, match=r"m\.jsonl:1.*duration"):
+        read_manifest(path)
+
+
+def test_symlinked_audio_keeps_a_relative_path(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "blob").write_bytes(b"x")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.wav").symlink_to(store / "blob")
+    path = write_manifest([Utterance(str(corpus / "a.wav"), "sad", "s", "en", "c")], corpus / "manifest.jsonl")
+    assert json.loads(path.read_text())["path"] == "a.wav"

@@ -58,3 +58,14 @@ def test_check_disjoint_catches_a_leak():
     utt = corpus(speakers=1, per_speaker=1)[0]
     with pytest.raises(ValueError, match="both train and test"):
         Split(train=[utt], test=[utt]).check_disjoint()
+
+
+def test_a_bilingual_speaker_goes_to_one_split_with_all_their_utterances():
+    utts = corpus(languages=("en",), speakers=4, per_speaker=4) + [
+        Utterance(f"de/{s}/{i}.wav", "sad", f"en{s}", "de", "c") for s in range(4) for i in range(2)
+    ]
+    for seed in range(10):
+        split = speaker_split(utts, seed=seed)
+        split.check_disjoint()
+        assert len(split.train) + len(split.val) + len(split.test) == len(utts)
+        assert len({u.speaker for u in split.test}) == 1

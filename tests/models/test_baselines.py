@@ -1,0 +1,26 @@
+import torch
+
+from ser_lightning.models import CNNLSTM
+
+
+def test_shapes_and_frame_lengths():
+    model = CNNLSTM(n_mels=32, channels=(4, 8), lstm_hidden=8)
+    hidden, frames = model(torch.randn(2, 16000), torch.tensor([16000, 8000]))
+    assert len(hidden) == model.num_layers == 1
+    assert hidden[0].shape == (2, frames[0], model.hidden_size) and model.hidden_size == 16
+    assert frames[1] < frames[0]
+
+
+def test_a_batch_of_very_short_clips_runs():
+    model = CNNLSTM(n_mels=32, channels=(4, 8), lstm_hidden=8)
+    hidden, frames = model(torch.randn(3, 300), torch.tensor([300, 200, 100]))
+    assert torch.isfinite(hidden[0]).all() and (frames >= 1).all()
+
+
+def test_loudness_survives_without_normalisation():
+    torch.manual_seed(0)
+    wave = torch.randn(1, 8000) * 0.1
+    plain, normalized = CNNLSTM(n_mels=32), CNNLSTM(n_mels=32, normalize=True)
+    lengths = torch.tensor([8000])
+    assert not torch.allclose(plain.log_mel(wave, lengths)[0], plain.log_mel(wave * 4, lengths)[0])
+    assert torch.allclose(normalized.log_mel(wave, lengths)[0], normalized.log_mel(wave * 4, lengths)[0], atol=1e-4)

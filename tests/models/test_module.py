@@ -1,0 +1,49 @@
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from ser_lightning.data.batching import collate_utterances
+from ser_lightning.models import CNNLSTM, EmotionRecognizer
+
+
+def tiny_model(**kwargs) -> EmotionRecognizer:
+    return EmotionRecognizer(CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=4, head_hidden=8, **kwargs)
+
+
+def batches(n=8):
+    items = [{"wave": torch.randn(4000), "label": i % 4, "meta": {"role": "source", "language": "en"}} for i in range(n)]
+    return DataLoader(items, batch_size=4, collate_fn=collate_utterances)
+
+
+def test_hyperparameters_are_plain_data_without_modules():
+    model = tiny_model(label_names=["a", "b", "c", "d"], class_weights=[1.0, 2.0, 1.0, 1.0])
+    assert "backbone" not in model.hparams and model.hparams.pooling is None
+    assert model.hparams.num_classes == 4 and list(model.hparams.label_names) == ["a", "b", "c", "d"]
+    assert model.loss_fn.weight.tolist() == [1.0, 2.0, 1.0, 1.0]
+
+
+def test_optimizer_has_separate_learning_rates_and_warms_up():
+    model = tiny_model(lr_backbone=1e-4, lr_head=1e-2, warmup=2)
+    trainer = L.Trainer(max_steps=10, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, batches(), batches())
+    optimizer = trainer.optimizers[0]
+    lrs = sorted(group["initial_lr"] for group in optimizer.param_groups)
+    assert lrs == [1e-4, 1e-2]
+    head_group = next(g for g in optimizer.param_groups if g["initial_lr"] == 1e-2)
+    assert {id(p) for p in head_group["params"]} == {id(p) for p in list(model.head.parameters()) + list(model.pooling.parameters())}
+
+
+def test_time_limited_training_without_epoch_count_uses_a_constant_schedule():
+    model = tiny_model(warmup=0.1)
+    trainer = L.Trainer(max_epochs=-1, max_time={"seconds": 2}, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.fit(model, batches())
+    assert trainer.global_step > 0
+    assert trainer.optimizers[0].param_groups[0]["lr"] == model.hparams.lr_head
+
+
+def test_test_metrics_per_group_without_a_datamodule():
+    model = tiny_model()
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.test(model, batches(), verbose=False)
+    assert set(model.test_results) == {"all", "source", "en"}
+    assert model.test_results["en"]["n"] == 8
