@@ -71,7 +71,7 @@ def test_fit_tests_best_checkpoint_logs_and_resumes(small_corpus, tmp_path, monk
     checkpoints = {p.name for p in (tmp_path / "checkpoints" / "e2e").glob("*.ckpt")}
     assert "last.ckpt" in checkpoints and any(name.startswith("best-epoch") for name in checkpoints)
     first = scalars(tmp_path / "logs" / "e2e" / "version_0")
-    assert {"train/loss", "val/ua", "val/wa", "val/f1", "test/ua", "test/ua/ur", "test/ua/target"} <= set(first)
+    assert {"train/loss", "val/ua", "val/wa", "val/f1", "test/ua", "test/ua/ur", "test/ua/target", "lr-AdamW/head", "lr-AdamW/backbone"} <= set(first)
     assert len(first["val/ua"]) == 2
 
     last = torch.load(tmp_path / "checkpoints" / "e2e" / "last.ckpt", weights_only=True)
@@ -98,6 +98,8 @@ def test_fit_with_a_tiny_hugging_face_backbone_and_test_predict_from_checkpoint(
     main(["fit", "--config", str(config), "--test_after_fit", "false"])
     assert "Test results" not in capsys.readouterr().out
     ckpt = tmp_path / "checkpoints" / "e2e" / "last.ckpt"
+    cli = main(["validate", "--config", str(config), "--ckpt_path", str(ckpt)])
+    assert {"val/ua", "val/wa", "val/f1", "val/loss"} <= set(cli.trainer.callback_metrics)
     cli = main(["test", "--config", str(config), "--ckpt_path", str(ckpt)])
     assert "Test results" in capsys.readouterr().out
     assert set(cli.model.test_results) == {"all", "source", "target", "de", "en", "it", "ur"}

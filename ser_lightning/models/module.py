@@ -135,9 +135,9 @@ class EmotionRecognizer(LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         backbone = [p for p in self.backbone.parameters() if p.requires_grad]
         head = [p for module in (self.pooling, self.head) for p in module.parameters() if p.requires_grad]
-        groups = [{"params": head, "lr": self.hparams.lr_head}]
+        groups = [{"params": head, "lr": self.hparams.lr_head, "name": "head"}]
         if backbone:
-            groups.append({"params": backbone, "lr": self.hparams.lr_backbone})
+            groups.append({"params": backbone, "lr": self.hparams.lr_backbone, "name": "backbone"})
         optimizer = torch.optim.AdamW(groups, weight_decay=self.hparams.weight_decay)
         total = self.trainer.estimated_stepping_batches
         warmup = self.hparams.warmup

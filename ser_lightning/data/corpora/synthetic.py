@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Sequence
+
+from lightning.pytorch.utilities import rank_zero_info
 
 from ..manifest import ManifestError, Utterance, read_manifest
 from ..synthetic import LANGUAGES, SynthesisSpec, synthesize_corpus
@@ -57,7 +60,10 @@ class SyntheticCorpus(Corpus):
                     "use another `root` or delete that folder to regenerate."
                 )
             return
-        synthesize_corpus(self.root, self.spec)
+        rank_zero_info(f"Synthesising the demo corpus under {self.root} (about 10 s) ...")
+        start = time.perf_counter()
+        utterances = synthesize_corpus(self.root, self.spec)
+        rank_zero_info(f"Wrote {len(utterances)} utterances to {self.manifest_path} in {time.perf_counter() - start:.1f} s.")
 
     def parse(self) -> list[Utterance]:
         if not self.manifest_path.is_file():
