@@ -30,14 +30,10 @@ def resolve_config_paths(argv: Sequence[str], search: Sequence[Path] = (Path("co
             continue
         if Path(value).exists():
             continue
-        for folder in search:
-            for candidate in (folder / value, folder / f"{value}.yaml"):
-                if candidate.is_file():
-                    resolved[index] = prefix + str(candidate)
-                    break
-            else:
-                continue
-            break
+        candidates = (folder / name for folder in search for name in (value, f"{value}.yaml"))
+        found = next((candidate for candidate in candidates if candidate.is_file()), None)
+        if found is not None:
+            resolved[index] = prefix + str(found)
     return resolved
 
 
