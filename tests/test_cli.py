@@ -15,7 +15,7 @@ from ser_lightning.cli import main, resolve_config_paths
 from ser_lightning.models import CNNLSTM, EmotionRecognizer
 
 from .conftest import SMALL_SPEC
-from .models.tiny import TINY_WAV2VEC2
+from .models.tiny import TINY_WAV2VEC2, TINY_WHISPER
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -91,9 +91,16 @@ def test_fit_tests_best_checkpoint_logs_and_resumes(small_corpus, tmp_path, monk
     assert torch.load(tmp_path / "checkpoints" / "e2e" / "last.ckpt", weights_only=True)["epoch"] == 2
 
 
-def test_fit_with_a_tiny_hugging_face_backbone_and_test_predict_from_checkpoint(small_corpus, tmp_path, monkeypatch, capsys):
+HF_BACKBONES = {
+    "wav2vec2": {"class_path": "ser_lightning.models.HFBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WAV2VEC2}},
+    "whisper": {"class_path": "ser_lightning.models.WhisperBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WHISPER, "window_seconds": 4.0}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HF_BACKBONES))
+def test_fit_with_a_tiny_hugging_face_backbone_and_test_predict_from_checkpoint(name, small_corpus, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    backbone = {"class_path": "ser_lightning.models.HFBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WAV2VEC2}}
+    backbone = HF_BACKBONES[name]
     config = write_config(tmp_path / "hf.yaml", small_corpus, backbone, epochs=1)
     main(["fit", "--config", str(config), "--test_after_fit", "false"])
     assert "Test results" not in capsys.readouterr().out
@@ -112,7 +119,7 @@ def test_fit_with_a_tiny_hugging_face_backbone_and_test_predict_from_checkpoint(
     assert "Wrote 48 predictions" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["demo.yaml", "xlsr_fewshot.yaml", "xlsr_fewshot"])
+@pytest.mark.parametrize("name", ["demo.yaml", "xlsr_fewshot.yaml", "xlsr_fewshot", "whisper_small"])
 def test_shipped_configs_parse_by_bare_name_from_the_project_root(name):
     out = subprocess.run(
         [sys.executable, "-m", "ser_lightning", "fit", "--config", name, "--print_config"],
@@ -120,8 +127,9 @@ def test_shipped_configs_parse_by_bare_name_from_the_project_root(name):
     ).stdout
     config = yaml.safe_load(out)
     assert config["data"]["class_path"] == "ser_lightning.data.CrossLingualDataModule"
-    if name.startswith("xlsr"):
-        assert config["model"]["backbone"]["init_args"]["name_or_path"] == "facebook/wav2vec2-xls-r-300m"
+    expected = {"xlsr": "facebook/wav2vec2-xls-r-300m", "whisper": "openai/whisper-small"}.get(name.split("_")[0])
+    if expected:
+        assert config["model"]["backbone"]["init_args"]["name_or_path"] == expected
 
 
 def test_config_resolution_prefers_files_in_the_working_directory(tmp_path):

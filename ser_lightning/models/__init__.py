@@ -1,8 +1,9 @@
-"""Models: backbones, the CNN-LSTM baseline, pooling heads, metrics and the LightningModule."""
+"""Models: backbones (wav2vec2 family, Whisper encoder), the CNN-LSTM baseline, pooling heads, metrics and the LightningModule."""
 
 from .backbones import Backbone, HFBackbone
 from .baselines import CNNLSTM
 from .module import EmotionRecognizer
 from .pooling import MeanPooling, Pooling
+from .whisper import WhisperBackbone
 
-__all__ = ["Backbone", "CNNLSTM", "EmotionRecognizer", "HFBackbone", "MeanPooling", "Pooling"]
+__all__ = ["Backbone", "CNNLSTM", "EmotionRecognizer", "HFBackbone", "MeanPooling", "Pooling", "WhisperBackbone"]

@@ -76,7 +76,8 @@ class HFBackbone(Backbone):
         if not hasattr(self.model, "_get_feat_extract_output_lengths"):
             raise ValueError(
                 f"{type(self.model).__name__} ({name_or_path or overrides.get('model_type')}) is not a raw-waveform encoder of the "
-                "wav2vec2 family; HFBackbone supports wav2vec2, XLS-R, MMS, HuBERT, WavLM and data2vec-audio."
+                "wav2vec2 family; HFBackbone supports wav2vec2, XLS-R, MMS, HuBERT, WavLM and data2vec-audio "
+                "(use ser_lightning.models.WhisperBackbone for Whisper)."
             )
         self.model.train()
         cfg = self.model.config

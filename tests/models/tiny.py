@@ -16,3 +16,15 @@ TINY_WAV2VEC2 = {
     "feat_extract_norm": "layer",
     "do_stable_layer_norm": True,
 }
+
+TINY_WHISPER = {
+    "model_type": "whisper",
+    "d_model": 32,
+    "encoder_layers": 2,
+    "encoder_attention_heads": 2,
+    "encoder_ffn_dim": 64,
+    "decoder_layers": 1,
+    "decoder_attention_heads": 2,
+    "decoder_ffn_dim": 64,
+    "num_mel_bins": 80,
+}

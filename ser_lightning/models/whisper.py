@@ -1,0 +1,106 @@
+"""Whisper's encoder as a backbone: log-mels computed on the batch's device, a full or trimmed input window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, WhisperFeatureExtractor
+from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+from .backbones import Backbone
+
+SAMPLE_RATE = 16000
+FULL_WINDOW_SECONDS = 30.0
+ENCODER_FRAMES_PER_SECOND = 50  # 100 mel frames per second, halved by the encoder's second convolution
+
+
+class WhisperBackbone(Backbone):
+    """The encoder of a Hugging Face Whisper model (``openai/whisper-small`` and friends).
+
+    Whisper's encoder only accepts a fixed window of mel frames: ``window_seconds=30`` is the window
+    it was pre-trained on (every clip zero-padded to 30 s, as the original feature extractor does);
+    a shorter window keeps the first rows of the pre-trained positional embeddings and pads to that
+    length instead, which is much faster on short emotional utterances but feeds the model an input
+    length it never saw in pre-training. Clips longer than the window are cut at its end. Pooling is
+    masked to the real frames in both cases. Log-mels are Whisper's own (the feature extractor's
+    mel filters, STFT, log10 and dynamic-range clamp), computed in torch on the batch's device.
+    ``pretrained``, ``config`` and the freezing flags mean what they do in ``HFBackbone``; the
+    "feature encoder" here is the two input convolutions.
+    """
+
+    def __init__(
+        self,
+        name_or_path: str | None = "openai/whisper-small",
+        pretrained: bool = True,
+        config: dict[str, Any] | None = None,
+        window_seconds: float = FULL_WINDOW_SECONDS,
+        freeze_feature_encoder: bool = True,
+        freeze_encoder: bool = False,
+    ) -> None:
+        super().__init__()
+        overrides = dict(config or {})
+        if pretrained:
+            if not name_or_path:
+                raise ValueError("pretrained=True needs `name_or_path` (e.g. openai/whisper-small or a local folder).")
+            model = AutoModel.from_pretrained(name_or_path, **overrides)
+            encoder = model.get_encoder() if hasattr(model, "get_encoder") else model
+        else:
+            if name_or_path:
+                hf_config = AutoConfig.from_pretrained(name_or_path, **overrides)
+            elif "model_type" in overrides:
+                hf_config = AutoConfig.for_model(**overrides)
+            else:
+                raise ValueError("pretrained=False needs `name_or_path` or a `config` with `model_type: whisper`.")
+            encoder = WhisperEncoder(hf_config) if hf_config.model_type == "whisper" else None
+        if not isinstance(encoder, WhisperEncoder):
+            raise ValueError(f"{name_or_path or overrides.get('model_type')} is not a Whisper model; use HFBackbone for wav2vec2-family encoders.")
+        self.encoder = encoder
+        extractor = WhisperFeatureExtractor(feature_size=encoder.config.num_mel_bins, sampling_rate=SAMPLE_RATE)
+        self.n_fft, self.hop = extractor.n_fft, extractor.hop_length
+        self._set_window(window_seconds)
+        self.register_buffer("mel_filters", torch.from_numpy(extractor.mel_filters).float().T.contiguous(), persistent=False)
+        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+        self.encoder.train()
+        self.hidden_size = encoder.config.d_model
+        self.num_layers = encoder.config.encoder_layers + 1
+        if freeze_feature_encoder or freeze_encoder:
+            for conv in (encoder.conv1, encoder.conv2):
+                conv.requires_grad_(False)
+        if freeze_encoder:
+            self.encoder.requires_grad_(False)
+
+    def _set_window(self, seconds: float) -> None:
+        """Cut the encoder's positional embeddings to a window of ``seconds`` (30 s keeps them whole)."""
+        positions = int(round(seconds * ENCODER_FRAMES_PER_SECOND))
+        available = self.encoder.embed_positions.num_embeddings
+        if not 1 <= positions <= available:
+            raise ValueError(f"window_seconds must be in (0, {available / ENCODER_FRAMES_PER_SECOND:g}], got {seconds}.")
+        self.window_samples = positions * 2 * self.hop
+        if positions < available:
+            trimmed = nn.Embedding(positions, self.encoder.config.d_model)
+            trimmed.weight.data.copy_(self.encoder.embed_positions.weight.data[:positions])
+            trimmed.requires_grad_(False)
+            self.encoder.embed_positions = trimmed
+            self.encoder.config.max_source_positions = positions
+
+    def log_mel(self, waves: torch.Tensor) -> torch.Tensor:
+        """Whisper log-mels [B, n_mels, window frames] of waves already padded to the window."""
+        with torch.autocast(device_type=waves.device.type, enabled=False):
+            stft = torch.stft(waves.float(), self.n_fft, self.hop, window=self.window, return_complex=True)
+            power = stft[..., :-1].abs() ** 2
+            log_spec = torch.clamp(self.mel_filters @ power, min=1e-10).log10()
+            floor = log_spec.amax(dim=(1, 2), keepdim=True) - 8.0
+            return (torch.maximum(log_spec, floor) + 4.0) / 4.0
+
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        waves = waves[:, : self.window_samples]
+        waves = nn.functional.pad(waves, (0, self.window_samples - waves.shape[1]))
+        lengths = lengths.clamp(max=self.window_samples)
+        features = self.log_mel(waves).to(self.encoder.conv1.weight.dtype)
+        out = self.encoder(features, output_hidden_states=True)
+        mel_frames = torch.div(lengths + self.hop - 1, self.hop, rounding_mode="floor")
+        frame_lengths = torch.div(mel_frames + 1, 2, rounding_mode="floor").clamp(1, out.last_hidden_state.shape[1])
+        return list(out.hidden_states), frame_lengths
+

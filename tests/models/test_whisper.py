@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+import torch
+from transformers import AutoConfig, AutoModel, WhisperFeatureExtractor
+
+from ser_lightning.models import MeanPooling, WhisperBackbone
+
+from .tiny import TINY_WAV2VEC2, TINY_WHISPER
+
+
+@pytest.fixture(scope="module")
+def saved_whisper(tmp_path_factory):
+    path = tmp_path_factory.mktemp("whisper") / "tiny-whisper"
+    model = AutoModel.from_config(AutoConfig.for_model(**TINY_WHISPER))
+    model.save_pretrained(path)
+    return path, model
+
+
+def test_log_mels_match_the_hugging_face_feature_extractor():
+    backbone = WhisperBackbone(None, pretrained=False, config=TINY_WHISPER)
+    wave = np.random.default_rng(0).standard_normal(3 * 16000).astype(np.float32) * 0.1
+    expected = WhisperFeatureExtractor(feature_size=80)(wave, sampling_rate=16000, return_tensors="pt").input_features
+    padded = torch.nn.functional.pad(torch.from_numpy(wave)[None], (0, backbone.window_samples - wave.shape[0]))
+    assert torch.allclose(backbone.log_mel(padded), expected, atol=1e-4)
+
+
+def test_from_pretrained_keeps_only_the_trained_encoder_in_train_mode(saved_whisper):
+    path, original = saved_whisper
+    backbone = WhisperBackbone(str(path), pretrained=True)
+    encoder_state = original.get_encoder().state_dict()
+    for name, tensor in backbone.encoder.state_dict().items():
+        assert torch.equal(tensor, encoder_state[name]), name
+    assert not any("decoder" in name for name, _ in backbone.named_parameters())
+    assert backbone.encoder.training
+    assert not backbone.encoder.conv1.weight.requires_grad and backbone.encoder.layers[0].fc1.weight.requires_grad
+
+
+@pytest.mark.parametrize("window", [30.0, 4.0])
+def test_frames_window_and_padding_invariance(saved_whisper, window):
+    path, original = saved_whisper
+    backbone = WhisperBackbone(str(path), pretrained=True, window_seconds=window).eval()
+    torch.manual_seed(0)
+    short, long = torch.randn(16000) * 0.1, torch.randn(48000) * 0.1
+    batch = torch.zeros(2, 48000)
+    batch[0, :16000], batch[1] = short, long
+    with torch.no_grad():
+        hidden, frames = backbone(batch, torch.tensor([16000, 48000]))
+        alone = MeanPooling()(*backbone(short[None], torch.tensor([16000])))
+    assert len(hidden) == backbone.num_layers == 3 and hidden[-1].shape[1] == int(window * 50)
+    assert frames.tolist() == [50, min(150, int(window * 50))]
+    assert torch.allclose(MeanPooling()(hidden, frames)[0], alone[0], atol=1e-5)
+    if window < 30:  # the trimmed window keeps the first rows of the pre-trained positions
+        full = original.get_encoder().embed_positions.weight
+        assert torch.equal(backbone.encoder.embed_positions.weight, full[: int(window * 50)])
+
+
+def test_bad_window_and_wrong_model_are_clear_errors():
+    with pytest.raises(ValueError, match="window_seconds"):
+        WhisperBackbone(None, pretrained=False, config=TINY_WHISPER, window_seconds=31)
+    with pytest.raises(ValueError, match="not a Whisper model"):
+        WhisperBackbone(None, pretrained=False, config=TINY_WAV2VEC2)
