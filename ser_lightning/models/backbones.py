@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig, AutoModel, PretrainedConfig
 
 
 def sample_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
@@ -25,6 +25,24 @@ def normalize_waves(waves: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-
     mean = (waves * mask).sum(-1, keepdim=True) / count
     var = (((waves - mean) * mask) ** 2).sum(-1, keepdim=True) / count
     return (waves - mean) / torch.sqrt(var + eps) * mask
+
+
+def resolve_config(name_or_path: str | None, pretrained: bool, overrides: dict[str, Any], layerdrop_key: str, example: str) -> PretrainedConfig:
+    """A Hugging Face config from a hub name or folder plus overrides, or from overrides alone (``model_type``).
+
+    LayerDrop (``layerdrop_key``) defaults to 0 and may not be switched on: skipped layers change which
+    hidden states exist from step to step, and which parameters DDP sees used.
+    """
+    overrides = {layerdrop_key: 0.0, **overrides}
+    if overrides[layerdrop_key]:
+        raise ValueError(f"{layerdrop_key} must be 0: skipped layers change which hidden states exist from step to step (and break DDP).")
+    if name_or_path:
+        return AutoConfig.from_pretrained(name_or_path, **overrides)
+    if pretrained:
+        raise ValueError(f"pretrained=True needs `name_or_path` (a hub name such as {example} or a local folder).")
+    if "model_type" in overrides:
+        return AutoConfig.for_model(**overrides)
+    raise ValueError("pretrained=False needs `name_or_path` or a `config` with a `model_type`.")
 
 
 class Backbone(nn.Module):
@@ -48,6 +66,8 @@ class HFBackbone(Backbone):
     the architecture (``{"model_type": "wav2vec2", "hidden_size": 64, ...}`` needs no download).
     The model is put in train mode (``from_pretrained`` returns it in eval mode, which silently
     disables dropout and SpecAugment) and its convolutional feature encoder is frozen by default.
+    LayerDrop is switched off (many checkpoints ship 0.1): with it, the set of hidden states and of
+    used parameters changes from step to step, which breaks layer choice and DDP.
     """
 
     def __init__(
@@ -60,22 +80,11 @@ class HFBackbone(Backbone):
         normalize: bool = True,
     ) -> None:
         super().__init__()
-        overrides = dict(config or {})
-        if pretrained:
-            if not name_or_path:
-                raise ValueError("pretrained=True needs `name_or_path` (a hub name such as facebook/wav2vec2-xls-r-300m or a local folder).")
-            self.model = AutoModel.from_pretrained(name_or_path, **overrides)
-        else:
-            if name_or_path:
-                hf_config = AutoConfig.from_pretrained(name_or_path, **overrides)
-            elif "model_type" in overrides:
-                hf_config = AutoConfig.for_model(**overrides)
-            else:
-                raise ValueError("pretrained=False needs `name_or_path` or a `config` with a `model_type` (e.g. wav2vec2).")
-            self.model = AutoModel.from_config(hf_config)
+        hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "layerdrop", "facebook/wav2vec2-xls-r-300m")
+        self.model = AutoModel.from_pretrained(name_or_path, config=hf_config) if pretrained else AutoModel.from_config(hf_config)
         if not hasattr(self.model, "_get_feat_extract_output_lengths"):
             raise ValueError(
-                f"{type(self.model).__name__} ({name_or_path or overrides.get('model_type')}) is not a raw-waveform encoder of the "
+                f"{type(self.model).__name__} ({name_or_path or hf_config.model_type}) is not a raw-waveform encoder of the "
                 "wav2vec2 family; HFBackbone supports wav2vec2, XLS-R, MMS, HuBERT, WavLM and data2vec-audio "
                 "(use ser_lightning.models.WhisperBackbone for Whisper)."
             )

@@ -6,10 +6,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, WhisperFeatureExtractor
+from transformers import AutoModel, WhisperFeatureExtractor
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-from .backbones import Backbone
+from .backbones import Backbone, resolve_config
 
 SAMPLE_RATE = 16000
 FULL_WINDOW_SECONDS = 30.0
@@ -27,7 +27,7 @@ class WhisperBackbone(Backbone):
     masked to the real frames in both cases. Log-mels are Whisper's own (the feature extractor's
     mel filters, STFT, log10 and dynamic-range clamp), computed in torch on the batch's device.
     ``pretrained``, ``config`` and the freezing flags mean what they do in ``HFBackbone``; the
-    "feature encoder" here is the two input convolutions.
+    "feature encoder" here is the two input convolutions. Encoder LayerDrop is kept at 0.
     """
 
     def __init__(
@@ -40,22 +40,17 @@ class WhisperBackbone(Backbone):
         freeze_encoder: bool = False,
     ) -> None:
         super().__init__()
-        overrides = dict(config or {})
+        hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "encoder_layerdrop", "openai/whisper-small")
+        if hf_config.model_type != "whisper":
+            raise ValueError(f"{name_or_path or hf_config.model_type} is not a Whisper model; use HFBackbone for wav2vec2-family encoders.")
         if pretrained:
-            if not name_or_path:
-                raise ValueError("pretrained=True needs `name_or_path` (e.g. openai/whisper-small or a local folder).")
-            model = AutoModel.from_pretrained(name_or_path, **overrides)
-            encoder = model.get_encoder() if hasattr(model, "get_encoder") else model
+            model, info = AutoModel.from_pretrained(name_or_path, config=hf_config, output_loading_info=True)
+            missing = [key for key in info["missing_keys"] if key.startswith("encoder.")]
+            if missing:
+                raise ValueError(f"{name_or_path} has no trained weights for {missing[:3]}...: save the whole Whisper model (not only its encoder), or use pretrained=False.")
+            encoder = model.get_encoder()
         else:
-            if name_or_path:
-                hf_config = AutoConfig.from_pretrained(name_or_path, **overrides)
-            elif "model_type" in overrides:
-                hf_config = AutoConfig.for_model(**overrides)
-            else:
-                raise ValueError("pretrained=False needs `name_or_path` or a `config` with `model_type: whisper`.")
-            encoder = WhisperEncoder(hf_config) if hf_config.model_type == "whisper" else None
-        if not isinstance(encoder, WhisperEncoder):
-            raise ValueError(f"{name_or_path or overrides.get('model_type')} is not a Whisper model; use HFBackbone for wav2vec2-family encoders.")
+            encoder = WhisperEncoder(hf_config)
         self.encoder = encoder
         extractor = WhisperFeatureExtractor(feature_size=encoder.config.num_mel_bins, sampling_rate=SAMPLE_RATE)
         self.n_fft, self.hop = extractor.n_fft, extractor.hop_length
@@ -79,18 +74,16 @@ class WhisperBackbone(Backbone):
             raise ValueError(f"window_seconds must be in (0, {available / ENCODER_FRAMES_PER_SECOND:g}], got {seconds}.")
         self.window_samples = positions * 2 * self.hop
         if positions < available:
-            trimmed = nn.Embedding(positions, self.encoder.config.d_model)
-            trimmed.weight.data.copy_(self.encoder.embed_positions.weight.data[:positions])
-            trimmed.requires_grad_(False)
-            self.encoder.embed_positions = trimmed
+            rows = self.encoder.embed_positions.weight.data[:positions].clone()  # keeps dtype and device
+            self.encoder.embed_positions = nn.Embedding.from_pretrained(rows, freeze=True)
             self.encoder.config.max_source_positions = positions
 
     def log_mel(self, waves: torch.Tensor) -> torch.Tensor:
         """Whisper log-mels [B, n_mels, window frames] of waves already padded to the window."""
         with torch.autocast(device_type=waves.device.type, enabled=False):
-            stft = torch.stft(waves.float(), self.n_fft, self.hop, window=self.window, return_complex=True)
-            power = stft[..., :-1].abs() ** 2
-            log_spec = torch.clamp(self.mel_filters @ power, min=1e-10).log10()
+            stft = torch.stft(waves.float(), self.n_fft, self.hop, window=self.window.float(), return_complex=True)
+            power = stft[..., :-1].abs() ** 2  # buffers may have been cast by .to(bfloat16): compute in float32
+            log_spec = torch.clamp(self.mel_filters.float() @ power, min=1e-10).log10()
             floor = log_spec.amax(dim=(1, 2), keepdim=True) - 8.0
             return (torch.maximum(log_spec, floor) + 4.0) / 4.0
 

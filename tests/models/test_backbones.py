@@ -58,3 +58,10 @@ def test_a_text_model_is_refused_with_a_clear_message(tmp_path):
 def test_untrained_needs_an_architecture():
     with pytest.raises(ValueError, match="model_type"):
         HFBackbone(None, pretrained=False)
+
+
+def test_layerdrop_is_off_by_default_and_refused_when_asked_for(saved_tiny):
+    path, _ = saved_tiny
+    assert HFBackbone(str(path)).model.config.layerdrop == 0.0
+    with pytest.raises(ValueError, match="layerdrop must be 0"):
+        HFBackbone(str(path), config={"layerdrop": 0.1})

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 import torch
-from transformers import AutoConfig, AutoModel, WhisperFeatureExtractor
+from transformers import AutoConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
+from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from ser_lightning.models import MeanPooling, WhisperBackbone
 
@@ -11,9 +12,9 @@ from .tiny import TINY_WAV2VEC2, TINY_WHISPER
 @pytest.fixture(scope="module")
 def saved_whisper(tmp_path_factory):
     path = tmp_path_factory.mktemp("whisper") / "tiny-whisper"
-    model = AutoModel.from_config(AutoConfig.for_model(**TINY_WHISPER))
+    model = WhisperForConditionalGeneration(AutoConfig.for_model(**TINY_WHISPER))  # the hub's layout (keys under "model.")
     model.save_pretrained(path)
-    return path, model
+    return path, model.model
 
 
 def test_log_mels_match_the_hugging_face_feature_extractor():
@@ -54,7 +55,23 @@ def test_frames_window_and_padding_invariance(saved_whisper, window):
         assert torch.equal(backbone.encoder.embed_positions.weight, full[: int(window * 50)])
 
 
+def test_runs_after_a_cast_to_bfloat16_with_a_trimmed_window(saved_whisper):
+    path, _ = saved_whisper
+    backbone = WhisperBackbone(str(path), pretrained=True, window_seconds=2.0).to(torch.bfloat16).eval()
+    with torch.no_grad():
+        hidden, frames = backbone(torch.randn(2, 16000) * 0.1, torch.tensor([16000, 8000]))
+    assert hidden[-1].dtype == torch.bfloat16 and frames.tolist() == [50, 25]
+
+
+def test_an_encoder_only_checkpoint_is_refused_rather_than_loaded_as_random_weights(tmp_path):
+    WhisperEncoder(AutoConfig.for_model(**TINY_WHISPER)).save_pretrained(tmp_path / "encoder-only")
+    with pytest.raises(ValueError, match="no trained weights"):
+        WhisperBackbone(str(tmp_path / "encoder-only"), pretrained=True)
+
+
 def test_bad_window_and_wrong_model_are_clear_errors():
+    with pytest.raises(ValueError, match="encoder_layerdrop"):
+        WhisperBackbone(None, pretrained=False, config={**TINY_WHISPER, "encoder_layerdrop": 0.1})
     with pytest.raises(ValueError, match="window_seconds"):
         WhisperBackbone(None, pretrained=False, config=TINY_WHISPER, window_seconds=31)
     with pytest.raises(ValueError, match="not a Whisper model"):
