@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio.functional as AF
+import torchaudio
 
 
 class AudioError(RuntimeError):
@@ -29,6 +30,16 @@ def probe(path: str | Path) -> tuple[float, int]:
 
 
 
+@lru_cache(maxsize=None)
+def _resampler(orig_rate: int, new_rate: int) -> torchaudio.transforms.Resample:
+    return torchaudio.transforms.Resample(orig_rate, new_rate)
+
+
+def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
+    """Resample with torchaudio, reusing the sinc kernel per rate pair (``functional.resample`` rebuilds it every call)."""
+    return wave if orig_rate == new_rate else _resampler(orig_rate, new_rate)(wave)
+
+
 def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
     """Load a file as a mono float32 waveform at ``sample_rate``; raises :class:`AudioError` naming the file."""
     try:
@@ -39,10 +50,7 @@ def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
         raise AudioError(f"Audio file {path} cannot be read ({error}); re-export it as WAV/FLAC or remove it from the manifest.") from None
     if data.shape[0] == 0:
         raise AudioError(f"Audio file {path} is empty (0 samples); remove it from the corpus.")
-    wave = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))
-    if file_rate != sample_rate:
-        wave = AF.resample(wave, file_rate, sample_rate)
-    return wave
+    return resample(torch.from_numpy(np.ascontiguousarray(data.mean(axis=1))), file_rate, sample_rate)
 
 
 def random_crop(wave: torch.Tensor, max_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -33,7 +33,6 @@ import multiprocessing
 import os
 import threading
 from dataclasses import asdict, dataclass, fields
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -41,8 +40,8 @@ import espeakng_loader
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio
 
+from ser_lightning.data.audio import resample
 from ser_lightning.data.manifest import Utterance, write_manifest
 
 EMOTIONS: tuple[str, ...] = ("angry", "happy", "neutral", "sad")
@@ -304,16 +303,9 @@ def _speak(job: _Job) -> tuple[np.ndarray, int]:
         return _engine.synthesize(job), _engine.sample_rate
 
 
-# The transform caches the sinc kernel that torchaudio.functional.resample rebuilds on every call
-# (same algorithm, ~25x faster per utterance here).
-@lru_cache(maxsize=None)
-def _resampler(orig_rate: int, new_rate: int) -> torchaudio.transforms.Resample:
-    return torchaudio.transforms.Resample(orig_rate, new_rate)
-
-
 def _resample(samples: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
     waveform = torch.from_numpy(samples.astype(np.float32) / 32768.0)
-    resampled = _resampler(orig_rate, new_rate)(waveform).numpy()
+    resampled = resample(waveform, orig_rate, new_rate).numpy()
     return np.clip(np.round(resampled * 32768.0), -32768, 32767).astype(np.int16)
 
 
