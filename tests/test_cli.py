@@ -20,7 +20,7 @@ from .models.tiny import TINY_WAV2VEC2, TINY_WHISPER
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def write_config(path: Path, corpus: Path, backbone: dict, epochs: int = 2) -> Path:
+def write_config(path: Path, corpus: Path, backbone: dict, epochs: int = 2, pooling: dict | None = None) -> Path:
     corpus_args = {"root": str(corpus), "speakers_per_language": SMALL_SPEC["speakers_per_language"], "sentences_per_language": SMALL_SPEC["sentences_per_language"]}
     config = {
         "seed_everything": 0,
@@ -32,7 +32,7 @@ def write_config(path: Path, corpus: Path, backbone: dict, epochs: int = 2) -> P
             "logger": {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": "logs", "name": "e2e"}},
         },
         "checkpoint": {"dirpath": "checkpoints/e2e"},
-        "model": {"backbone": backbone, "head_hidden": 16, "lr_backbone": 1e-3},
+        "model": {"backbone": backbone, "pooling": pooling, "head_hidden": 16, "lr_backbone": 1e-3},
         "data": {
             "class_path": "ser_lightning.data.CrossLingualDataModule",
             "init_args": {
@@ -91,20 +91,28 @@ def test_fit_tests_best_checkpoint_logs_and_resumes(small_corpus, tmp_path, monk
     assert torch.load(tmp_path / "checkpoints" / "e2e" / "last.ckpt", weights_only=True)["epoch"] == 2
 
 
-HF_BACKBONES = {
-    "wav2vec2": {"class_path": "ser_lightning.models.HFBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WAV2VEC2}},
-    "whisper": {"class_path": "ser_lightning.models.WhisperBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WHISPER, "window_seconds": 4.0}},
+HF_BACKBONES = {  # name: (backbone, pooling)
+    "wav2vec2": (
+        {"class_path": "ser_lightning.models.HFBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WAV2VEC2}},
+        {"class_path": "ser_lightning.models.WeightedLayerPooling"},
+    ),
+    "whisper": (
+        {"class_path": "ser_lightning.models.WhisperBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WHISPER, "window_seconds": 4.0}},
+        {"class_path": "ser_lightning.models.AttentiveStatisticsPooling", "init_args": {"attention_hidden": 8}},
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(HF_BACKBONES))
 def test_fit_with_a_tiny_hugging_face_backbone_and_test_predict_from_checkpoint(name, small_corpus, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    backbone = HF_BACKBONES[name]
-    config = write_config(tmp_path / "hf.yaml", small_corpus, backbone, epochs=1)
+    backbone, pooling = HF_BACKBONES[name]
+    config = write_config(tmp_path / "hf.yaml", small_corpus, backbone, epochs=1, pooling=pooling)
     main(["fit", "--config", str(config), "--test_after_fit", "false"])
     assert "Test results" not in capsys.readouterr().out
     ckpt = tmp_path / "checkpoints" / "e2e" / "last.ckpt"
+    reloaded = EmotionRecognizer.load_from_checkpoint(ckpt)
+    assert type(reloaded.pooling).__name__ == pooling["class_path"].rsplit(".", 1)[1]
     cli = main(["validate", "--config", str(config), "--ckpt_path", str(ckpt)])
     assert {"val/ua", "val/wa", "val/f1", "val/loss"} <= set(cli.trainer.callback_metrics)
     cli = main(["test", "--config", str(config), "--ckpt_path", str(ckpt)])

@@ -3,7 +3,17 @@
 from .backbones import Backbone, HFBackbone
 from .baselines import CNNLSTM
 from .module import EmotionRecognizer
-from .pooling import MeanPooling, Pooling
+from .pooling import AttentiveStatisticsPooling, MeanPooling, Pooling, WeightedLayerPooling
 from .whisper import WhisperBackbone
 
-__all__ = ["Backbone", "CNNLSTM", "EmotionRecognizer", "HFBackbone", "MeanPooling", "Pooling", "WhisperBackbone"]
+__all__ = [
+    "AttentiveStatisticsPooling",
+    "Backbone",
+    "CNNLSTM",
+    "EmotionRecognizer",
+    "HFBackbone",
+    "MeanPooling",
+    "Pooling",
+    "WeightedLayerPooling",
+    "WhisperBackbone",
+]

@@ -55,7 +55,7 @@ class EmotionRecognizer(LightningModule):
             raise ValueError(f"Got {len(class_weights)} class weights for {num_classes} classes.")
         self.backbone = backbone
         self.pooling = pooling if pooling is not None else MeanPooling()
-        width = backbone.hidden_size
+        width = self.pooling.build(backbone.num_layers, backbone.hidden_size)
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         if head_hidden:
             layers += [nn.Linear(width, head_hidden), nn.ReLU(), nn.Dropout(dropout)]

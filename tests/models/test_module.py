@@ -3,7 +3,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ser_lightning.data.batching import collate_utterances
-from ser_lightning.models import CNNLSTM, EmotionRecognizer
+from ser_lightning.models import CNNLSTM, AttentiveStatisticsPooling, EmotionRecognizer
 
 
 def tiny_model(**kwargs) -> EmotionRecognizer:
@@ -47,3 +47,9 @@ def test_test_metrics_per_group_without_a_datamodule():
     trainer.test(model, batches(), verbose=False)
     assert set(model.test_results) == {"all", "source", "en"}
     assert model.test_results["en"]["n"] == 8
+
+
+def test_the_head_takes_its_width_from_the_pooling():
+    model = EmotionRecognizer(CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=4, head_hidden=0, pooling=AttentiveStatisticsPooling())
+    assert model.head[-1].in_features == 2 * model.backbone.hidden_size
+    assert model(torch.randn(2, 8000), torch.tensor([8000, 4000])).shape == (2, 4)
