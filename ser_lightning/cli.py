@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -122,6 +123,7 @@ class SERLightningCLI(LightningCLI):
 
 def main(args: Sequence[str] | None = None) -> SERLightningCLI:
     """Entry point of ``python -m ser_lightning``."""
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # raised inside Lightning, not actionable
     if args is None:
         sys.argv[1:] = resolve_config_paths(sys.argv[1:])
     else:

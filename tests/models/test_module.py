@@ -1,4 +1,5 @@
 import lightning as L
+import pytest
 import torch
 from torch.utils.data import DataLoader
 
@@ -33,6 +34,7 @@ def test_optimizer_has_separate_learning_rates_and_warms_up():
     assert {id(p) for p in head_group["params"]} == {id(p) for p in list(model.head.parameters()) + list(model.pooling.parameters())}
 
 
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
 def test_time_limited_training_without_epoch_count_uses_a_constant_schedule():
     model = tiny_model(warmup=0.1)
     trainer = L.Trainer(max_epochs=-1, max_time={"seconds": 2}, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False)
