@@ -139,6 +139,12 @@ def test_labels_outside_the_space_are_dropped_and_an_empty_space_is_an_error(sma
     dm.setup("fit")
     assert {u.label for d in dm.datasets.values() for u in d.utterances} == {"angry", "sad"}
     dm = SERDataModule(corpora=[SyntheticCorpus(str(small_corpus), **SMALL_SPEC)], label_names=["fear", "disgust"])
-    for _ in range(2):  # a failed setup leaves nothing half-built behind for the next stage's setup
-        with pytest.raises(ManifestError, match="no utterance has a label"):
-            dm.setup("fit")
+    with pytest.raises(ManifestError, match="no utterance has a label"):
+        dm.setup("fit")
+
+
+def test_an_empty_split_fails_every_setup_call(small_corpus):
+    dm = SERDataModule(corpora=[SyntheticCorpus(str(small_corpus), **SMALL_SPEC)], val_speakers=0)
+    for stage in ("fit", "test"):  # nothing half-built is left behind for the next stage's setup
+        with pytest.raises(ManifestError, match="val split is empty"):
+            dm.setup(stage)
