@@ -14,17 +14,25 @@ def sample_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
+def masked_standardize(x: torch.Tensor, mask: torch.Tensor, dims: tuple[int, ...], eps: float) -> torch.Tensor:
+    """Zero mean, unit variance per item over ``dims``, counting only positions where ``mask`` is True.
+
+    ``mask`` broadcasts to ``x``; masked positions come out as zero, so padding never enters the statistics.
+    """
+    mask = mask.expand_as(x)
+    count = mask.sum(dims, keepdim=True).clamp_min(1)
+    mean = x.masked_fill(~mask, 0.0).sum(dims, keepdim=True) / count
+    var = (x - mean).masked_fill(~mask, 0.0).pow(2).sum(dims, keepdim=True) / count
+    return ((x - mean) / torch.sqrt(var + eps)).masked_fill(~mask, 0.0)
+
+
 def normalize_waves(waves: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
     """Zero mean, unit variance per utterance over its real samples; padding stays zero.
 
     This is what Hugging Face's ``Wav2Vec2FeatureExtractor(do_normalize=True)`` does, computed on the
     batch so that padding never enters the statistics.
     """
-    mask = sample_mask(lengths, waves.shape[-1]).to(waves.dtype)
-    count = mask.sum(-1, keepdim=True).clamp_min(1)
-    mean = (waves * mask).sum(-1, keepdim=True) / count
-    var = (((waves - mean) * mask) ** 2).sum(-1, keepdim=True) / count
-    return (waves - mean) / torch.sqrt(var + eps) * mask
+    return masked_standardize(waves, sample_mask(lengths, waves.shape[-1]), dims=(-1,), eps=eps)
 
 
 def resolve_config(name_or_path: str | None, pretrained: bool, overrides: dict[str, Any], layerdrop_key: str, example: str) -> PretrainedConfig:

@@ -10,7 +10,7 @@ import torchaudio
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .backbones import Backbone, sample_mask
+from .backbones import Backbone, masked_standardize, sample_mask
 
 
 class CNNLSTM(Backbone):
@@ -61,10 +61,7 @@ class CNNLSTM(Backbone):
         frames = ((lengths - self.win).clamp_min(0) // self.hop + 1).clamp(max=spec.shape[-1])
         mask = sample_mask(frames, spec.shape[-1])[:, None, :]
         if self.normalize:
-            count = mask.sum(-1, keepdim=True) * spec.shape[1]
-            mean = spec.masked_fill(~mask, 0).sum((1, 2), keepdim=True) / count
-            var = ((spec - mean).masked_fill(~mask, 0) ** 2).sum((1, 2), keepdim=True) / count
-            spec = (spec - mean) / torch.sqrt(var + 1e-5)
+            return masked_standardize(spec, mask, dims=(1, 2), eps=1e-5), frames
         return spec.masked_fill(~mask, 0.0), frames
 
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:

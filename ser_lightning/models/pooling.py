@@ -18,6 +18,12 @@ def masked_mean(states: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tens
     return states.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp_min(1).to(states.dtype)
 
 
+def check_layer(layer: int, num_layers: int) -> None:
+    """Raise unless ``layer`` indexes one of the backbone's ``num_layers`` hidden states."""
+    if not -num_layers <= layer < num_layers:
+        raise ValueError(f"layer={layer} does not exist: the backbone returns {num_layers} hidden states.")
+
+
 class Pooling(nn.Module):
     """Turns a backbone's frame-level hidden states into one vector per utterance."""
 
@@ -34,8 +40,7 @@ class MeanPooling(Pooling):
         self.layer = layer
 
     def build(self, num_layers: int, hidden_size: int) -> int:
-        if not -num_layers <= self.layer < num_layers:
-            raise ValueError(f"layer={self.layer} does not exist: the backbone returns {num_layers} hidden states.")
+        check_layer(self.layer, num_layers)
         return hidden_size
 
     def forward(self, hidden_states: list[torch.Tensor], frame_lengths: torch.Tensor) -> torch.Tensor:
@@ -75,7 +80,7 @@ class AttentiveStatisticsPooling(Pooling):
         self.attention_hidden = attention_hidden
 
     def build(self, num_layers: int, hidden_size: int) -> int:
-        MeanPooling(self.layer).build(num_layers, hidden_size)
+        check_layer(self.layer, num_layers)
         self.attention = nn.Sequential(nn.Linear(hidden_size, self.attention_hidden), nn.Tanh(), nn.Linear(self.attention_hidden, 1))
         return 2 * hidden_size
 
