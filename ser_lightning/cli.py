@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.resources
 import sys
 import warnings
 from pathlib import Path
@@ -16,11 +17,21 @@ from .data import SERDataModule
 from .models import EmotionRecognizer
 from .models.metrics import results_table
 
-SHIPPED_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-def resolve_config_paths(argv: Sequence[str], search: Sequence[Path] = (Path("configs"), SHIPPED_CONFIGS)) -> list[str]:
-    """Let ``--config xlsr_fewshot.yaml`` name a shipped config when no such file is in the working directory."""
+def shipped_configs() -> Path:
+    """The folder of configs shipped inside the package (``ser_lightning/configs``; the project's ``configs/`` links to it)."""
+    return Path(str(importlib.resources.files("ser_lightning") / "configs"))
+
+
+def resolve_config_paths(argv: Sequence[str], search: Sequence[Path] | None = None) -> list[str]:
+    """Let ``--config xlsr_fewshot.yaml`` name a shipped config when no such file is in the working directory.
+
+    Args:
+        argv: the command line after the program name.
+        search: folders to look in, in order (default: ``./configs``, then the package's shipped configs).
+    """
+    search = (Path("configs"), shipped_configs()) if search is None else search
     resolved = list(argv)
     for i, arg in enumerate(resolved):
         if arg in ("-c", "--config") and i + 1 < len(resolved):

@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import espeakng_loader
 import numpy as np
 import soundfile as sf
 import torch
@@ -238,10 +237,23 @@ _ESPEAK_PARAMETERS = (1, 3, 4, 2)  # espeakRATE, espeakPITCH, espeakRANGE, espea
 _SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
+def _import_engine() -> Any:
+    """The ``espeakng_loader`` module, imported only when speech is synthesised (the demo's optional extra)."""
+    try:
+        import espeakng_loader
+    except ImportError:
+        raise ImportError(
+            "The synthetic demo corpus is spoken by espeak-ng, which is not installed: "
+            "pip install 'ser_lightning[demo]' (or pip install espeakng-loader)."
+        ) from None
+    return espeakng_loader
+
+
 class _Espeak:
     """The process's espeak-ng engine in synchronous mode; not thread-safe (see :func:`_speak`)."""
 
     def __init__(self) -> None:
+        espeakng_loader = _import_engine()
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
