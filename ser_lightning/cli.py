@@ -135,6 +135,7 @@ class SERLightningCLI(LightningCLI):
 def main(args: Sequence[str] | None = None) -> SERLightningCLI:
     """Entry point of ``python -m ser_lightning``."""
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # raised inside Lightning, not actionable
+    warnings.filterwarnings("ignore", message=r"Found .* module\(s\) in eval mode")  # frozen backbone parts, on purpose: logged at fit start
     if args is None:
         sys.argv[1:] = resolve_config_paths(sys.argv[1:])
     else:
@@ -146,5 +147,6 @@ def main(args: Sequence[str] | None = None) -> SERLightningCLI:
         auto_configure_optimizers=False,
         trainer_defaults={"callbacks": [LearningRateMonitor(logging_interval="step")]},
         save_config_kwargs={"overwrite": True},
+        parser_kwargs={"prog": "python -m ser_lightning", "description": "Cross-language speech emotion recognition with Lightning."},
         args=args,
     )

@@ -24,8 +24,25 @@ class SERDataModule(LightningDataModule):
 
     Within each language of each corpus, ``val_speakers`` and ``test_speakers`` speakers (counts, or
     fractions of that group's speakers) are held out; everything else trains. Test utterances carry a
-    ``role`` (``source`` here) and a ``language``; :attr:`test_groups` lists the groups that metrics
-    are reported for.
+    ``role`` (``source`` here) and a ``language``; :meth:`test_group_values` lists the groups that
+    metrics are reported for.
+
+    Args:
+        corpora: the corpora to split and train on (``class_path`` entries: ``SyntheticCorpus``,
+            ``ManifestCorpus``, or a real-corpus parser).
+        label_names: the classes, in the order of the model's outputs.
+        label_mapping: corpus label -> class name (e.g. ``{excited: happy}``); labels that are neither a
+            class nor a key here are dropped and counted in the log.
+        sample_rate: rate in Hz that every file is resampled to (16000 for wav2vec2-family and Whisper models).
+        batch_size: utterances per batch; batches group utterances of similar duration.
+        num_workers: DataLoader worker processes (0 loads in the main process).
+        val_speakers: speakers held out for validation in each language of each corpus: a count (1),
+            or a fraction of that group's speakers (0.2).
+        test_speakers: speakers held out for testing per language of each corpus, as ``val_speakers``.
+        seed: seed of the speaker split and of the batch order (the model's seed is ``seed_everything``).
+        max_train_seconds: randomly crop longer training utterances to this many seconds; null keeps them whole.
+        train_noise_snr: ``[min, max]`` SNR in dB of white noise added to training utterances; null for none.
+        train_noise_p: probability that a training utterance gets noise.
     """
 
     def __init__(
@@ -152,6 +169,11 @@ class CrossLingualDataModule(SERDataModule):
 
     Source and target entries may be two language filters of one multilingual corpus. A speaker
     that would be both trained on and tested as a target is an error.
+
+    Args:
+        sources: corpora to train on; their held-out speakers are tested with ``role: source``.
+        targets: corpora (or languages) never trained on, tested in full with ``role: target``.
+        **kwargs: the options of :class:`SERDataModule`.
     """
 
     def __init__(self, sources: Sequence[Corpus], targets: Sequence[Corpus], **kwargs: Any) -> None:
@@ -175,7 +197,18 @@ class CrossLingualDataModule(SERDataModule):
 
 
 class SyntheticDataModule(SERDataModule):
-    """In-corpus experiments on the embedded synthetic corpus (generated under ``root`` on first use)."""
+    """In-corpus experiments on the embedded synthetic corpus (generated under ``root`` on first use).
+
+    Args:
+        root: folder of the generated corpus.
+        languages: languages to generate and use (en, de, it, ur).
+        speakers_per_language: speakers generated per language.
+        sentences_per_language: sentences each speaker says in every emotion.
+        shift: strength of the per-language expression shift (0: every language expresses emotions alike).
+        remap: strength of Urdu's exchange of cues between emotion pairs (0: none).
+        synth_seed: seed of the generated corpus (not of the split: that is ``seed``).
+        **kwargs: the options of :class:`SERDataModule`.
+    """
 
     def __init__(
         self,

@@ -6,33 +6,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, PretrainedConfig
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, PretrainedConfig
 
-
-def sample_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Boolean [B, max_len] mask, True on real (non-padded) positions."""
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
-
-
-def masked_standardize(x: torch.Tensor, mask: torch.Tensor, dims: tuple[int, ...], eps: float) -> torch.Tensor:
-    """Zero mean, unit variance per item over ``dims``, counting only positions where ``mask`` is True.
-
-    ``mask`` broadcasts to ``x``; masked positions come out as zero, so padding never enters the statistics.
-    """
-    mask = mask.expand_as(x)
-    count = mask.sum(dims, keepdim=True).clamp_min(1)
-    mean = x.masked_fill(~mask, 0.0).sum(dims, keepdim=True) / count
-    var = (x - mean).masked_fill(~mask, 0.0).pow(2).sum(dims, keepdim=True) / count
-    return ((x - mean) / torch.sqrt(var + eps)).masked_fill(~mask, 0.0)
-
-
-def normalize_waves(waves: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
-    """Zero mean, unit variance per utterance over its real samples; padding stays zero.
-
-    This is what Hugging Face's ``Wav2Vec2FeatureExtractor(do_normalize=True)`` does, computed on the
-    batch so that padding never enters the statistics.
-    """
-    return masked_standardize(waves, sample_mask(lengths, waves.shape[-1]), dims=(-1,), eps=eps)
+from .finetuning import FinetuneMode, apply_finetuning, freeze_idle_modules
+from .masking import normalize_waves, sample_mask
 
 
 def resolve_config(name_or_path: str | None, pretrained: bool, overrides: dict[str, Any], layerdrop_key: str, example: str) -> PretrainedConfig:
@@ -58,24 +35,64 @@ class Backbone(nn.Module):
 
     ``forward(waves [B, T], lengths [B]) -> (hidden_states, frame_lengths)``: a list of ``num_layers``
     tensors [B, T', hidden_size] and the number of real frames per utterance. Subclasses hide
-    everything model-specific (feature extraction, attention masks, input windows).
+    everything model-specific (feature extraction, attention masks, input windows). Sub-modules whose
+    parameters are all frozen stay in eval mode when the backbone trains (see ``finetune``).
     """
 
     hidden_size: int
     num_layers: int
 
+    def train(self, mode: bool = True) -> "Backbone":
+        super().train(mode)
+        if mode:
+            freeze_idle_modules(self)
+        return self
+
+
+def checkpoint_preprocessing(name_or_path: str | None) -> dict[str, Any]:
+    """``do_normalize`` and ``return_attention_mask`` from a checkpoint's feature-extractor config ({} when it has none)."""
+    if not name_or_path:
+        return {}
+    try:
+        extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
+    except (OSError, ValueError):
+        return {}
+    return {key: getattr(extractor, key) for key in ("do_normalize", "return_attention_mask") if hasattr(extractor, key)}
+
 
 class HFBackbone(Backbone):
     """A Hugging Face speech encoder of the wav2vec2 family (wav2vec2, XLS-R, MMS, HuBERT, WavLM, data2vec-audio).
 
-    ``pretrained=True`` loads weights with ``AutoModel.from_pretrained(name_or_path)`` (hub name or a
-    local folder written by ``save_pretrained``). ``pretrained=False`` builds the same architecture with
-    random weights (the "no self-supervised pre-training" ablation); ``config`` then gives or overrides
-    the architecture (``{"model_type": "wav2vec2", "hidden_size": 64, ...}`` needs no download).
-    The model is put in train mode (``from_pretrained`` returns it in eval mode, which silently
-    disables dropout and SpecAugment) and its convolutional feature encoder is frozen by default.
-    LayerDrop is switched off (many checkpoints ship 0.1): with it, the set of hidden states and of
-    used parameters changes from step to step, which breaks layer choice and DDP.
+    The model is put in train mode (``from_pretrained`` returns it in eval mode, which silently disables
+    dropout and SpecAugment). LayerDrop is switched off (many checkpoints ship 0.1): with it, the set of
+    hidden states and of used parameters changes from step to step, which breaks layer choice and DDP.
+
+    Input preprocessing follows the checkpoint: ``do_normalize`` and ``return_attention_mask`` of its
+    feature-extractor config (``preprocessor_config.json``), else the rule Hugging Face documents:
+    normalise, and pass an attention mask only to layer-norm models (``feat_extract_norm: layer``).
+    Group-norm models (wav2vec2-base style) were pre-trained without one, so zero-padding reaches
+    their features: an utterance padded in a batch pools to a slightly different vector than alone.
+
+    Args:
+        name_or_path: a hub name (``facebook/wav2vec2-xls-r-300m``, ``facebook/mms-300m``,
+            ``microsoft/wavlm-base-plus``, ...) or a local folder written by ``save_pretrained``.
+            ``null`` with ``pretrained: false`` builds the architecture from ``config`` alone.
+        pretrained: load the checkpoint's weights; ``false`` builds the same architecture with random
+            weights (the "no self-supervised pre-training" ablation).
+        config: overrides of the model config (e.g. ``{mask_time_prob: 0}``), or a whole architecture with
+            ``model_type`` when ``name_or_path`` is null (``{model_type: wav2vec2, hidden_size: 64, ...}``).
+        finetune: which weights train: ``encoder`` (default: the convolutional feature encoder is frozen,
+            the transformer trains), ``full``, ``top_layers`` (the last ``trainable_layers`` transformer
+            layers), ``frozen`` (a probe: nothing trains, the encoder runs in eval mode) or ``lora``
+            (LoRA adapters on the attention projections; needs ``peft``).
+        trainable_layers: transformer layers that train with ``finetune: top_layers``.
+        lora_rank: rank of the LoRA updates (``finetune: lora``).
+        lora_alpha: LoRA scale numerator; updates are scaled by ``lora_alpha / lora_rank``.
+        lora_dropout: dropout on the LoRA branch.
+        normalize: scale each utterance to zero mean and unit variance over its real samples;
+            ``null`` (default) follows the checkpoint's ``do_normalize`` (true when unknown).
+        attention_mask: pass an attention mask so padding is ignored; ``null`` (default) follows the
+            checkpoint's ``return_attention_mask``, else true only for ``feat_extract_norm: layer`` models.
     """
 
     def __init__(
@@ -83,9 +100,13 @@ class HFBackbone(Backbone):
         name_or_path: str | None = "facebook/wav2vec2-xls-r-300m",
         pretrained: bool = True,
         config: dict[str, Any] | None = None,
-        freeze_feature_encoder: bool = True,
-        freeze_encoder: bool = False,
-        normalize: bool = True,
+        finetune: FinetuneMode = "encoder",
+        trainable_layers: int = 2,
+        lora_rank: int = 8,
+        lora_alpha: float = 16.0,
+        lora_dropout: float = 0.0,
+        normalize: bool | None = None,
+        attention_mask: bool | None = None,
     ) -> None:
         super().__init__()
         hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "layerdrop", "facebook/wav2vec2-xls-r-300m")
@@ -96,18 +117,20 @@ class HFBackbone(Backbone):
                 "wav2vec2 family; HFBackbone supports wav2vec2, XLS-R, MMS, HuBERT, WavLM and data2vec-audio "
                 "(use ser_lightning.models.WhisperBackbone for Whisper)."
             )
-        self.model.train()
         cfg = self.model.config
         self.hidden_size = cfg.hidden_size
         self.num_layers = cfg.num_hidden_layers + 1
-        self.normalize = normalize
-        # wav2vec2-base style models (group norm in the feature encoder) were trained without attention masks.
-        self.use_attention_mask = getattr(cfg, "feat_extract_norm", "layer") == "layer"
-        if freeze_feature_encoder or freeze_encoder:
-            self.model.freeze_feature_encoder()
-        if freeze_encoder:
-            for param in self.model.parameters():
-                param.requires_grad = False
+        preprocessing = checkpoint_preprocessing(name_or_path)
+        self.normalize = preprocessing.get("do_normalize", True) if normalize is None else normalize
+        layer_norm = getattr(cfg, "feat_extract_norm", "layer") == "layer"
+        self.use_attention_mask = preprocessing.get("return_attention_mask", layer_norm) if attention_mask is None else attention_mask
+        encoder = self.model.encoder
+        apply_finetuning(
+            self.model, finetune, feature_encoder=[self.model.feature_extractor], layers=encoder.layers,
+            top=[encoder.layer_norm] if getattr(cfg, "do_stable_layer_norm", False) else [],
+            trainable_layers=trainable_layers, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+        )  # fmt: skip
+        self.train()
 
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         if self.normalize:

@@ -10,7 +10,9 @@ import torchaudio
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .backbones import Backbone, masked_standardize, sample_mask
+from .backbones import Backbone
+from .finetuning import FinetuneMode, apply_finetuning
+from .masking import masked_standardize, sample_mask
 
 
 class CNNLSTM(Backbone):
@@ -21,6 +23,20 @@ class CNNLSTM(Backbone):
     utterance gives the same output alone or padded in a batch (in eval mode). ``normalize`` scales
     log-mels per utterance to zero mean and unit variance; it is off by default because it removes
     loudness, one of the strongest emotion cues. Trains from scratch in seconds per epoch on CPU.
+
+    Args:
+        sample_rate: input sample rate in Hz (the DataModule's ``sample_rate``).
+        n_mels: mel bands of the log-mel front end.
+        win_ms: analysis window in milliseconds.
+        hop_ms: hop between frames in milliseconds (10 ms = 100 frames per second).
+        channels: output channels of each conv block; each block halves time and frequency.
+        lstm_hidden: hidden units per direction of the BiLSTM (the pooled vector has twice as many).
+        lstm_layers: stacked BiLSTM layers.
+        dropout: dropout after each conv block.
+        normalize: scale log-mels per utterance to zero mean and unit variance (removes loudness).
+        finetune: which weights train: ``full`` (default: it is trained from scratch), ``encoder``
+            (conv blocks frozen, the BiLSTM trains), ``top_layers`` (the same here: the BiLSTM is its one
+            top layer), or ``frozen`` (e.g. a second, head-only stage); LoRA does not apply.
     """
 
     def __init__(
@@ -34,6 +50,7 @@ class CNNLSTM(Backbone):
         lstm_layers: int = 1,
         dropout: float = 0.1,
         normalize: bool = False,
+        finetune: FinetuneMode = "full",
     ) -> None:
         super().__init__()
         self.normalize = normalize
@@ -50,6 +67,7 @@ class CNNLSTM(Backbone):
         self.lstm = nn.LSTM(in_ch * (n_mels // self.pool_factor), lstm_hidden, lstm_layers, batch_first=True, bidirectional=True)
         self.hidden_size = 2 * lstm_hidden
         self.num_layers = 1
+        apply_finetuning(self, finetune, feature_encoder=self.blocks, layers=[self.lstm], trainable_layers=1)
 
     def log_mel(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-mels [B, n_mels, F] and real frame counts [B]; padded frames are zero."""

@@ -9,10 +9,13 @@ from typing import Any, Sequence
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info
+from typing_extensions import override
 from torch import nn
 from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
 
 from .backbones import Backbone
+from .finetuning import count_parameters
 from .metrics import SCALARS, confusion_markdown, ser_metrics
 from .pooling import MeanPooling, Pooling
 
@@ -24,7 +27,22 @@ class EmotionRecognizer(LightningModule):
     (``test/ua/ur``, ``test/ua/target``): one group per value of each ``group_by`` key of the batch
     metadata, taken from the DataModule's ``test_group_values`` so every DDP rank knows them up front.
     AdamW with separate learning rates for backbone and head, linear warm-up then cosine decay.
-    ``num_classes`` and ``label_names`` are linked from the DataModule by the CLI.
+
+    Args:
+        backbone: the speech encoder (``HFBackbone``, ``WhisperBackbone``, ``CNNLSTM``, or any ``Backbone``).
+        num_classes: number of emotion classes; linked from the DataModule by the CLI.
+        label_names: class names in index order; linked from the DataModule and stored in checkpoints.
+        pooling: how frame-level hidden states become one vector (default: ``MeanPooling`` of the last layer).
+        head_hidden: width of the hidden layer of the classifier; 0 for a linear classifier.
+        dropout: dropout before each layer of the classifier.
+        lr_backbone: peak learning rate of the backbone's trainable parameters.
+        lr_head: peak learning rate of the pooling head and classifier.
+        weight_decay: AdamW weight decay (both groups).
+        warmup: linear warm-up before cosine decay: a fraction of all training steps when below 1
+            (0.1 = the first 10%), else a number of steps.
+        class_weights: cross-entropy weight per class (in ``label_names`` order); null for none.
+        group_by: batch metadata keys whose values get their own test metrics
+            (``role``: source/target, ``language``, ``corpus``, ``speaker``).
     """
 
     def __init__(
@@ -38,7 +56,7 @@ class EmotionRecognizer(LightningModule):
         lr_backbone: float = 5e-5,
         lr_head: float = 1e-3,
         weight_decay: float = 0.01,
-        warmup: float = 0.1,  # a fraction of all steps (< 1) or a number of steps
+        warmup: float = 0.1,
         class_weights: Sequence[float] | None = None,
         group_by: Sequence[str] = ("role", "language"),
     ) -> None:
@@ -69,6 +87,7 @@ class EmotionRecognizer(LightningModule):
         self.test_metrics = nn.ModuleDict()
         self.test_results: dict[str, dict[str, float]] = {}
 
+    @override
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class logits [B, num_classes] for zero-padded waves [B, T] with their lengths [B]."""
         hidden_states, frame_lengths = self.backbone(waves, lengths)
@@ -78,6 +97,19 @@ class EmotionRecognizer(LightningModule):
         logits = self(batch["waves"], batch["lengths"])
         return logits, self.loss_fn(logits.float(), batch["labels"])
 
+    @override
+    def on_fit_start(self) -> None:
+        trainable, total = count_parameters(self.backbone)
+        head_trainable, _ = count_parameters(nn.ModuleList([self.pooling, self.head]))
+        idle = sum(1 for module in self.backbone.modules() if not module.training)
+        rank_zero_info(
+            f"Trainable parameters: backbone {trainable:,} of {total:,}, pooling and classifier {head_trainable:,}"
+            + (f"; {idle} frozen backbone module(s) run in eval mode." if idle else ".")
+        )
+        if self.logger is not None:
+            self.logger.log_metrics({"params/trainable_backbone": trainable, "params/trainable_head": head_trainable}, step=0)
+
+    @override
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         logits, loss = self._step(batch)
         self.train_metrics.update(logits, batch["labels"])
@@ -85,12 +117,14 @@ class EmotionRecognizer(LightningModule):
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(logits))
         return loss
 
+    @override
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         logits, loss = self._step(batch)
         self.val_metrics.update(logits, batch["labels"])
         self.log("val/loss", loss, batch_size=len(logits), sync_dist=True)
         self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(logits))
 
+    @override
     def on_test_epoch_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
         groups = ["all"]
@@ -98,6 +132,7 @@ class EmotionRecognizer(LightningModule):
             groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
         self.test_metrics = nn.ModuleDict({g: ser_metrics(self.hparams.num_classes, confusion=True) for g in groups}).to(self.device)
 
+    @override
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         logits = self(batch["waves"], batch["lengths"])
         labels = batch["labels"]
@@ -114,6 +149,7 @@ class EmotionRecognizer(LightningModule):
                 rows = torch.tensor([v == group for v in values], device=labels.device)
                 self.test_metrics[group].update(logits[rows], labels[rows])
 
+    @override
     def on_test_epoch_end(self) -> None:
         self.test_results = {}
         for group, collection in self.test_metrics.items():
@@ -128,10 +164,12 @@ class EmotionRecognizer(LightningModule):
                 self.logger.experiment.add_text("test/confusion", confusion_markdown(confusion, self.label_names), self.global_step)
             collection.reset()
 
+    @override
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         probs = self(batch["waves"], batch["lengths"]).float().softmax(-1)
         return {"path": batch["meta"]["path"], "prediction": [self.label_names[i] for i in probs.argmax(-1).tolist()], "probabilities": probs.cpu()}
 
+    @override
     def configure_optimizers(self) -> dict[str, Any]:
         backbone = [p for p in self.backbone.parameters() if p.requires_grad]
         head = [p for module in (self.pooling, self.head) for p in module.parameters() if p.requires_grad]

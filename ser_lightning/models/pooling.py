@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbones import sample_mask
+from .masking import sample_mask
 
 
 def masked_mean(states: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
@@ -33,7 +33,11 @@ class Pooling(nn.Module):
 
 
 class MeanPooling(Pooling):
-    """Masked mean over the real frames of one layer (``layer=-1``: the last)."""
+    """Masked mean over the real frames of one layer.
+
+    Args:
+        layer: which hidden state to pool: -1 is the last layer, 0 the input to the first transformer layer.
+    """
 
     def __init__(self, layer: int = -1) -> None:
         super().__init__()
@@ -50,7 +54,8 @@ class MeanPooling(Pooling):
 class WeightedLayerPooling(Pooling):
     """A learned softmax-weighted sum of all hidden states (SUPERB's featurizer), then the masked mean.
 
-    The usual head on a frozen backbone: which layers carry emotion differs between models.
+    The usual head on a frozen backbone: which layers carry emotion differs between models. It has no
+    options: one weight per hidden state is learned, starting from a uniform mix.
     """
 
     def build(self, num_layers: int, hidden_size: int) -> int:
@@ -72,6 +77,10 @@ class AttentiveStatisticsPooling(Pooling):
     """Attention-weighted mean and standard deviation over real frames of one layer (x-vector/ECAPA style).
 
     Returns ``2 * hidden_size`` features; padded frames get zero attention.
+
+    Args:
+        layer: which hidden state to pool (-1: the last).
+        attention_hidden: width of the attention scorer's hidden layer.
     """
 
     def __init__(self, layer: int = -1, attention_hidden: int = 128) -> None:

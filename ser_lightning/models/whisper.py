@@ -10,6 +10,7 @@ from transformers import AutoModel, WhisperFeatureExtractor
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from .backbones import Backbone, resolve_config
+from .finetuning import FinetuneMode, apply_finetuning
 
 SAMPLE_RATE = 16000
 FULL_WINDOW_SECONDS = 30.0
@@ -19,15 +20,28 @@ ENCODER_FRAMES_PER_SECOND = 50  # 100 mel frames per second, halved by the encod
 class WhisperBackbone(Backbone):
     """The encoder of a Hugging Face Whisper model (``openai/whisper-small`` and friends).
 
-    Whisper's encoder only accepts a fixed window of mel frames: ``window_seconds=30`` is the window
-    it was pre-trained on (every clip zero-padded to 30 s, as the original feature extractor does);
-    a shorter window keeps the first rows of the pre-trained positional embeddings and pads to that
-    length instead, which is much faster on short emotional utterances but feeds the model an input
-    length it never saw in pre-training. Clips longer than the window are cut at its end. Pooling is
-    masked to the real frames in both cases. Log-mels are Whisper's own (the feature extractor's
+    Whisper's encoder only accepts a fixed window of mel frames. Clips longer than the window are cut at
+    its end; pooling is masked to the real frames. Log-mels are Whisper's own (the feature extractor's
     mel filters, STFT, log10 and dynamic-range clamp), computed in torch on the batch's device.
-    ``pretrained``, ``config`` and the freezing flags mean what they do in ``HFBackbone``; the
-    "feature encoder" here is the two input convolutions. Encoder LayerDrop is kept at 0.
+    Encoder LayerDrop is kept at 0.
+
+    Args:
+        name_or_path: a hub name (``openai/whisper-small``, ``openai/whisper-large-v3``, ...) or a local
+            folder written by ``save_pretrained`` of a whole Whisper model (an encoder-only checkpoint is
+            refused rather than loaded as random weights).
+        pretrained: load the checkpoint's weights; ``false`` builds the same architecture untrained.
+        config: overrides of the model config, or a whole architecture with ``model_type: whisper``
+            when ``name_or_path`` is null.
+        window_seconds: the input window in seconds. 30 (default) is the window Whisper was pre-trained
+            on: every clip is zero-padded to 30 s. A shorter window keeps the first rows of the pre-trained
+            positional embeddings and is much faster on short clips (5-10x at 4-8 s), but feeds the encoder
+            an input length it never saw in pre-training: compare UA on your data before relying on it.
+        finetune: which weights train: ``encoder`` (default: the two input convolutions are frozen),
+            ``full``, ``top_layers``, ``frozen`` (a probe) or ``lora``, as in ``HFBackbone``.
+        trainable_layers: encoder layers that train with ``finetune: top_layers``.
+        lora_rank: rank of the LoRA updates (``finetune: lora``).
+        lora_alpha: LoRA scale numerator; updates are scaled by ``lora_alpha / lora_rank``.
+        lora_dropout: dropout on the LoRA branch.
     """
 
     def __init__(
@@ -36,8 +50,11 @@ class WhisperBackbone(Backbone):
         pretrained: bool = True,
         config: dict[str, Any] | None = None,
         window_seconds: float = FULL_WINDOW_SECONDS,
-        freeze_feature_encoder: bool = True,
-        freeze_encoder: bool = False,
+        finetune: FinetuneMode = "encoder",
+        trainable_layers: int = 2,
+        lora_rank: int = 8,
+        lora_alpha: float = 16.0,
+        lora_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "encoder_layerdrop", "openai/whisper-small")
@@ -57,14 +74,13 @@ class WhisperBackbone(Backbone):
         self._set_window(window_seconds)
         self.register_buffer("mel_filters", torch.from_numpy(extractor.mel_filters).float().T.contiguous(), persistent=False)
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
-        self.encoder.train()
         self.hidden_size = encoder.config.d_model
         self.num_layers = encoder.config.encoder_layers + 1
-        if freeze_feature_encoder or freeze_encoder:
-            for conv in (encoder.conv1, encoder.conv2):
-                conv.requires_grad_(False)
-        if freeze_encoder:
-            self.encoder.requires_grad_(False)
+        apply_finetuning(
+            encoder, finetune, feature_encoder=[encoder.conv1, encoder.conv2], layers=encoder.layers, top=[encoder.layer_norm],
+            trainable_layers=trainable_layers, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+        )  # fmt: skip
+        self.train()
 
     def _set_window(self, seconds: float) -> None:
         """Cut the encoder's positional embeddings to a window of ``seconds`` (30 s keeps them whole)."""

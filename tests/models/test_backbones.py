@@ -1,8 +1,9 @@
 import pytest
 import torch
-from transformers import AutoConfig, AutoModel, BertConfig
+from transformers import AutoConfig, AutoModel, BertConfig, Wav2Vec2FeatureExtractor
 
 from ser_lightning.models import HFBackbone
+from ser_lightning.models.pooling import masked_mean
 
 from .tiny import TINY_WAV2VEC2
 
@@ -20,7 +21,9 @@ def test_from_pretrained_round_trip_restores_weights_in_train_mode(saved_tiny):
     loaded = backbone.model.state_dict()
     for name, tensor in original.state_dict().items():
         assert torch.equal(loaded[name], tensor), name
-    assert backbone.model.training and all(m.training for m in backbone.model.modules())
+    frozen = set(backbone.model.feature_extractor.modules())
+    assert backbone.model.training and all(m.training for m in backbone.model.modules() if m not in frozen)
+    assert not any(m.training for m in frozen)  # frozen parts run as fixed feature extractors
     assert not any(p.requires_grad for p in backbone.model.feature_extractor.parameters())
     assert any(p.requires_grad for p in backbone.model.encoder.parameters())
 
@@ -35,7 +38,7 @@ def test_untrained_from_the_saved_config_differs_from_the_weights(saved_tiny):
 
 
 def test_forward_gives_all_hidden_states_and_frame_lengths():
-    backbone = HFBackbone(None, pretrained=False, config=TINY_WAV2VEC2, freeze_feature_encoder=False)
+    backbone = HFBackbone(None, pretrained=False, config=TINY_WAV2VEC2, finetune="full")
     waves = torch.randn(2, 16000)
     hidden, frames = backbone(waves, torch.tensor([16000, 8000]))
     assert len(hidden) == backbone.num_layers == 3
@@ -44,9 +47,77 @@ def test_forward_gives_all_hidden_states_and_frame_lengths():
     assert all(p.requires_grad for p in backbone.parameters())
 
 
-def test_freeze_encoder_freezes_everything():
-    backbone = HFBackbone(None, pretrained=False, config=TINY_WAV2VEC2, freeze_encoder=True)
+def test_a_frozen_probe_trains_nothing_and_runs_in_eval_mode():
+    backbone = HFBackbone(None, pretrained=False, config=TINY_WAV2VEC2, finetune="frozen").train()
     assert not any(p.requires_grad for p in backbone.parameters())
+    assert not backbone.model.training and not any(m.training for m in backbone.model.modules())
+    waves = torch.randn(2, 8000)
+    first, _ = backbone(waves, torch.tensor([8000, 8000]))
+    second, _ = backbone(waves, torch.tensor([8000, 8000]))
+    assert torch.equal(first[-1], second[-1])  # no dropout, no SpecAugment
+
+
+def test_preprocessing_follows_the_checkpoints_feature_extractor_unless_overridden(saved_tiny):
+    path, _ = saved_tiny
+    assert HFBackbone(str(path)).normalize and HFBackbone(str(path)).use_attention_mask  # no extractor saved: HF's rule for layer norm
+    Wav2Vec2FeatureExtractor(do_normalize=False, return_attention_mask=False).save_pretrained(path)
+    backbone = HFBackbone(str(path))
+    assert not backbone.normalize and not backbone.use_attention_mask
+    backbone = HFBackbone(str(path), normalize=True, attention_mask=True)
+    assert backbone.normalize and backbone.use_attention_mask
+
+
+def pooled_alone_and_padded(backbone: HFBackbone) -> tuple[torch.Tensor, torch.Tensor]:
+    """The masked-mean pooled last layer of a 0.5 s utterance alone, and padded beside a 1 s one."""
+    backbone.eval()
+    short, long = torch.randn(8000), torch.randn(16000)
+    with torch.no_grad():
+        hidden, frames = backbone(short[None], torch.tensor([8000]))
+        alone = masked_mean(hidden[-1], frames)[0]
+        batch = torch.stack([torch.nn.functional.pad(short, (0, 8000)), long])
+        hidden, frames = backbone(batch, torch.tensor([8000, 16000]))
+        padded = masked_mean(hidden[-1], frames)[0]
+    return alone, padded
+
+
+def test_padding_never_reaches_a_layer_norm_model_with_an_attention_mask():
+    alone, padded = pooled_alone_and_padded(HFBackbone(None, pretrained=False, config=TINY_WAV2VEC2))
+    assert torch.allclose(alone, padded, atol=1e-5)
+
+
+def test_padding_reaches_a_group_norm_model_that_was_trained_without_an_attention_mask():
+    group_norm = {**TINY_WAV2VEC2, "feat_extract_norm": "group", "do_stable_layer_norm": False}
+    backbone = HFBackbone(None, pretrained=False, config=group_norm)
+    assert not backbone.use_attention_mask  # wav2vec2-base style: HF's rule, and what the checkpoints' extractors say
+    alone, padded = pooled_alone_and_padded(backbone)
+    assert not torch.allclose(alone, padded, atol=1e-3)  # group norm's statistics (and attention) include the zeros
+    alone, padded = pooled_alone_and_padded(HFBackbone(None, pretrained=False, config=group_norm, attention_mask=True))
+    assert not torch.allclose(alone, padded, atol=1e-3)  # a mask hides padding from attention, not from the conv group norm
+
+
+@pytest.mark.parametrize(
+    "mode, trainable",
+    [
+        ("full", lambda name: True),
+        ("encoder", lambda name: not name.startswith("model.feature_extractor.")),
+        ("top_layers", lambda name: name.startswith(("model.encoder.layers.1.", "model.encoder.layer_norm."))),
+        ("frozen", lambda name: False),
+        ("lora", lambda name: "lora_" in name),
+    ],
+)
+def test_finetune_modes_train_only_the_intended_parameters(mode, trainable):
+    backbone = HFBackbone(None, pretrained=False, config=TINY_WAV2VEC2, finetune=mode, trainable_layers=1)
+    names = {name: param.requires_grad for name, param in backbone.named_parameters()}
+    assert names == {name: trainable(name) for name in names}
+    if mode == "lora":
+        assert any("q_proj.lora_A" in name for name in names) and any("out_proj.lora_B" in name for name in names)
+
+
+def test_an_unknown_finetune_mode_or_layer_count_is_refused():
+    with pytest.raises(ValueError, match="choose one of full, encoder, top_layers, frozen, lora"):
+        HFBackbone(None, pretrained=False, config=TINY_WAV2VEC2, finetune="probe")
+    with pytest.raises(ValueError, match="trainable_layers=5 must be between 1 and the backbone's 2 layers"):
+        HFBackbone(None, pretrained=False, config=TINY_WAV2VEC2, finetune="top_layers", trainable_layers=5)
 
 
 def test_a_text_model_is_refused_with_a_clear_message(tmp_path):

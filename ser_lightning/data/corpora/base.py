@@ -16,6 +16,10 @@ class Corpus(ABC):
     ``languages`` keeps only utterances in those languages (None keeps all), so one multilingual
     corpus can serve as a source in some languages and a target in others. Parsers know nothing
     of torch; they read the tree as distributed.
+
+    Args:
+        root: the corpus folder as distributed (or as written by the generator).
+        languages: keep only utterances in these languages (ISO codes such as ``en``); null keeps all.
     """
 
     name: str = "corpus"

@@ -10,7 +10,13 @@ from .base import Corpus
 
 
 class ManifestCorpus(Corpus):
-    """A corpus given as a JSONL manifest: ``root`` is the ``.jsonl`` file or a folder holding ``manifest.jsonl``."""
+    """A corpus given as a JSONL manifest (one record per utterance: path, label, speaker, language, corpus).
+
+    Args:
+        root: the ``.jsonl`` file, or a folder holding ``manifest.jsonl``; relative audio paths resolve
+            against the manifest's folder.
+        languages: keep only utterances in these languages; null keeps all.
+    """
 
     name = "manifest"
 

@@ -21,6 +21,16 @@ class SyntheticCorpus(Corpus):
     arguments are recorded in ``synthesis.json`` and a mismatch is an error rather than a silent
     reuse of different data. ``languages`` filters what ``load()`` returns, while
     ``synth_languages`` is what gets generated, so a source and a target entry can share one tree.
+
+    Args:
+        root: folder of the generated corpus (created on first use).
+        languages: languages this entry uses (null: all generated ones).
+        synth_languages: languages generated into the tree (en, de, it, ur).
+        speakers_per_language: speakers generated per language.
+        sentences_per_language: sentences each speaker says in every emotion.
+        shift: strength of the per-language expression shift (0: every language expresses emotions alike).
+        remap: strength of Urdu's exchange of cues between emotion pairs (0: none).
+        seed: seed of the generated audio.
     """
 
     name = "synthetic"

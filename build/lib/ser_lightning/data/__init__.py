@@ -1,0 +1,21 @@
+"""Data: manifests, label spaces, splits, audio loading, batching and DataModules."""
+
+from .corpora import Corpus, ManifestCorpus, SyntheticCorpus
+from .datamodule import CrossLingualDataModule, SERDataModule, SyntheticDataModule
+from .labels import CATEGORICAL4, LabelSpace
+from .manifest import ManifestError, Utterance, read_manifest, write_manifest
+
+__all__ = [
+    "CATEGORICAL4",
+    "Corpus",
+    "CrossLingualDataModule",
+    "LabelSpace",
+    "ManifestCorpus",
+    "ManifestError",
+    "SERDataModule",
+    "SyntheticCorpus",
+    "SyntheticDataModule",
+    "Utterance",
+    "read_manifest",
+    "write_manifest",
+]

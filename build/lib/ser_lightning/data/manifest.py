@@ -1,0 +1,115 @@
+"""Manifest records: one :class:`Utterance` per audio file, stored as JSON Lines.
+
+A manifest is the only thing a corpus parser produces and the only thing the rest of the
+data pipeline consumes. Paths in a JSONL file are written relative to the file's folder
+when they lie under it, so a corpus tree can be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+REQUIRED_FIELDS = ("path", "label", "speaker", "language", "corpus")
+
+
+class ManifestError(ValueError):
+    """A manifest or corpus folder that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One utterance: where its audio is, its emotion label and who said it in which language.
+
+    ``duration`` is in seconds (0.0 when unknown; the DataModule fills it from the file header).
+    ``extra`` holds corpus-specific fields (gender, sentence id, valence, ...).
+    """
+
+    path: str
+    label: str
+    speaker: str
+    language: str
+    corpus: str
+    duration: float = 0.0
+    sample_rate: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_(self, **changes: Any) -> "Utterance":
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)
+
+
+_FIELD_NAMES = {f.name for f in fields(Utterance)}
+
+
+def utterance_from_dict(record: dict[str, Any], base_dir: Path, source: str = "<dict>") -> Utterance:
+    """Build an :class:`Utterance` from a JSON record; relative paths are resolved against ``base_dir``."""
+    missing = [name for name in REQUIRED_FIELDS if record.get(name) in (None, "")]
+    if missing:
+        raise ManifestError(f"{source}: record is missing required field(s) {missing}; every record needs {list(REQUIRED_FIELDS)}.")
+    known = {k: v for k, v in record.items() if k in _FIELD_NAMES and k != "extra"}
+    if not isinstance(record.get("extra") or {}, dict):
+        raise ManifestError(f"{source}: `extra` must be a JSON object, got {record['extra']!r}.")
+    extra = dict(record.get("extra") or {})
+    extra.update({k: v for k, v in record.items() if k not in _FIELD_NAMES})
+    path = Path(str(known.pop("path")))
+    if not path.is_absolute():
+        path = base_dir / path
+    try:
+        duration = float(known.pop("duration", 0.0) or 0.0)
+        sample_rate = int(known.pop("sample_rate", 0) or 0)
+    except (TypeError, ValueError):
+        raise ManifestError(f"{source}: `duration` must be seconds and `sample_rate` an integer, got {record.get('duration')!r} and {record.get('sample_rate')!r}.") from None
+    return Utterance(
+        path=str(path),
+        label=str(known.pop("label")),
+        speaker=str(known.pop("speaker")),
+        language=str(known.pop("language")),
+        corpus=str(known.pop("corpus")),
+        duration=duration,
+        sample_rate=sample_rate,
+        extra=extra,
+    )
+
+
+def read_manifest(path: str | Path) -> list[Utterance]:
+    """Read a JSONL manifest; raises :class:`ManifestError` naming the file and line on bad input."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"Manifest {path} does not exist; create it or point the corpus at the right folder.")
+    base_dir = path.parent
+    utterances = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ManifestError(f"{path}:{number}: not valid JSON ({error.msg}); each line must be one JSON object.") from None
+            if not isinstance(record, dict):
+                raise ManifestError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}.")
+            utterances.append(utterance_from_dict(record, base_dir, source=f"{path}:{number}"))
+    return utterances
+
+
+def write_manifest(utterances: Iterable[Utterance], path: str | Path) -> Path:
+    """Write utterances as JSONL (paths relative to the manifest's folder where possible); atomic on one filesystem."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    base_dir = Path(os.path.abspath(path.parent))
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for utt in utterances:
+            record = asdict(utt)
+            audio = Path(utt.path)
+            try:
+                record["path"] = Path(os.path.abspath(audio)).relative_to(base_dir).as_posix()  # not resolve(): keep symlinked trees movable
+            except ValueError:
+                record["path"] = str(audio)
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path

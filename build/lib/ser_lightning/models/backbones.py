@@ -1,0 +1,141 @@
+"""Speech encoders behind one interface: ``forward(waves, lengths) -> (hidden_states, frame_lengths)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, PretrainedConfig
+
+from .finetuning import FinetuneMode, apply_finetuning, freeze_idle_modules
+from .masking import normalize_waves, sample_mask
+
+
+def resolve_config(name_or_path: str | None, pretrained: bool, overrides: dict[str, Any], layerdrop_key: str, example: str) -> PretrainedConfig:
+    """A Hugging Face config from a hub name or folder plus overrides, or from overrides alone (``model_type``).
+
+    LayerDrop (``layerdrop_key``) defaults to 0 and may not be switched on: skipped layers change which
+    hidden states exist from step to step, and which parameters DDP sees used.
+    """
+    overrides = {layerdrop_key: 0.0, **overrides}
+    if overrides[layerdrop_key]:
+        raise ValueError(f"{layerdrop_key} must be 0: skipped layers change which hidden states exist from step to step (and break DDP).")
+    if name_or_path:
+        return AutoConfig.from_pretrained(name_or_path, **overrides)
+    if pretrained:
+        raise ValueError(f"pretrained=True needs `name_or_path` (a hub name such as {example} or a local folder).")
+    if "model_type" in overrides:
+        return AutoConfig.for_model(**overrides)
+    raise ValueError("pretrained=False needs `name_or_path` or a `config` with a `model_type`.")
+
+
+class Backbone(nn.Module):
+    """A speech encoder for the pooling head.
+
+    ``forward(waves [B, T], lengths [B]) -> (hidden_states, frame_lengths)``: a list of ``num_layers``
+    tensors [B, T', hidden_size] and the number of real frames per utterance. Subclasses hide
+    everything model-specific (feature extraction, attention masks, input windows). Sub-modules whose
+    parameters are all frozen stay in eval mode when the backbone trains (see ``finetune``).
+    """
+
+    hidden_size: int
+    num_layers: int
+
+    def train(self, mode: bool = True) -> "Backbone":
+        super().train(mode)
+        if mode:
+            freeze_idle_modules(self)
+        return self
+
+
+def checkpoint_preprocessing(name_or_path: str | None) -> dict[str, Any]:
+    """``do_normalize`` and ``return_attention_mask`` from a checkpoint's feature-extractor config ({} when it has none)."""
+    if not name_or_path:
+        return {}
+    try:
+        extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
+    except (OSError, ValueError):
+        return {}
+    return {key: getattr(extractor, key) for key in ("do_normalize", "return_attention_mask") if hasattr(extractor, key)}
+
+
+class HFBackbone(Backbone):
+    """A Hugging Face speech encoder of the wav2vec2 family (wav2vec2, XLS-R, MMS, HuBERT, WavLM, data2vec-audio).
+
+    The model is put in train mode (``from_pretrained`` returns it in eval mode, which silently disables
+    dropout and SpecAugment). LayerDrop is switched off (many checkpoints ship 0.1): with it, the set of
+    hidden states and of used parameters changes from step to step, which breaks layer choice and DDP.
+
+    Input preprocessing follows the checkpoint: ``do_normalize`` and ``return_attention_mask`` of its
+    feature-extractor config (``preprocessor_config.json``), else the rule Hugging Face documents:
+    normalise, and pass an attention mask only to layer-norm models (``feat_extract_norm: layer``).
+    Group-norm models (wav2vec2-base style) were pre-trained without one, so zero-padding reaches
+    their features: an utterance padded in a batch pools to a slightly different vector than alone.
+
+    Args:
+        name_or_path: a hub name (``facebook/wav2vec2-xls-r-300m``, ``facebook/mms-300m``,
+            ``microsoft/wavlm-base-plus``, ...) or a local folder written by ``save_pretrained``.
+            ``null`` with ``pretrained: false`` builds the architecture from ``config`` alone.
+        pretrained: load the checkpoint's weights; ``false`` builds the same architecture with random
+            weights (the "no self-supervised pre-training" ablation).
+        config: overrides of the model config (e.g. ``{mask_time_prob: 0}``), or a whole architecture with
+            ``model_type`` when ``name_or_path`` is null (``{model_type: wav2vec2, hidden_size: 64, ...}``).
+        finetune: which weights train: ``encoder`` (default: the convolutional feature encoder is frozen,
+            the transformer trains), ``full``, ``top_layers`` (the last ``trainable_layers`` transformer
+            layers), ``frozen`` (a probe: nothing trains, the encoder runs in eval mode) or ``lora``
+            (LoRA adapters on the attention projections; needs ``peft``).
+        trainable_layers: transformer layers that train with ``finetune: top_layers``.
+        lora_rank: rank of the LoRA updates (``finetune: lora``).
+        lora_alpha: LoRA scale numerator; updates are scaled by ``lora_alpha / lora_rank``.
+        lora_dropout: dropout on the LoRA branch.
+        normalize: scale each utterance to zero mean and unit variance over its real samples;
+            ``null`` (default) follows the checkpoint's ``do_normalize`` (true when unknown).
+        attention_mask: pass an attention mask so padding is ignored; ``null`` (default) follows the
+            checkpoint's ``return_attention_mask``, else true only for ``feat_extract_norm: layer`` models.
+    """
+
+    def __init__(
+        self,
+        name_or_path: str | None = "facebook/wav2vec2-xls-r-300m",
+        pretrained: bool = True,
+        config: dict[str, Any] | None = None,
+        finetune: FinetuneMode = "encoder",
+        trainable_layers: int = 2,
+        lora_rank: int = 8,
+        lora_alpha: float = 16.0,
+        lora_dropout: float = 0.0,
+        normalize: bool | None = None,
+        attention_mask: bool | None = None,
+    ) -> None:
+        super().__init__()
+        hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "layerdrop", "facebook/wav2vec2-xls-r-300m")
+        self.model = AutoModel.from_pretrained(name_or_path, config=hf_config) if pretrained else AutoModel.from_config(hf_config)
+        if not hasattr(self.model, "_get_feat_extract_output_lengths"):
+            raise ValueError(
+                f"{type(self.model).__name__} ({name_or_path or hf_config.model_type}) is not a raw-waveform encoder of the "
+                "wav2vec2 family; HFBackbone supports wav2vec2, XLS-R, MMS, HuBERT, WavLM and data2vec-audio "
+                "(use ser_lightning.models.WhisperBackbone for Whisper)."
+            )
+        cfg = self.model.config
+        self.hidden_size = cfg.hidden_size
+        self.num_layers = cfg.num_hidden_layers + 1
+        preprocessing = checkpoint_preprocessing(name_or_path)
+        self.normalize = preprocessing.get("do_normalize", True) if normalize is None else normalize
+        layer_norm = getattr(cfg, "feat_extract_norm", "layer") == "layer"
+        self.use_attention_mask = preprocessing.get("return_attention_mask", layer_norm) if attention_mask is None else attention_mask
+        encoder = self.model.encoder
+        apply_finetuning(
+            self.model, finetune, feature_encoder=[self.model.feature_extractor], layers=encoder.layers,
+            top=[encoder.layer_norm] if getattr(cfg, "do_stable_layer_norm", False) else [],
+            trainable_layers=trainable_layers, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+        )  # fmt: skip
+        self.train()
+
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        if self.normalize:
+            waves = normalize_waves(waves, lengths)
+        mask = sample_mask(lengths, waves.shape[-1]).long() if self.use_attention_mask else None
+        out = self.model(waves, attention_mask=mask, output_hidden_states=True)
+        frame_lengths = self.model._get_feat_extract_output_lengths(lengths).clamp(1, out.last_hidden_state.shape[1])
+        return list(out.hidden_states), frame_lengths

@@ -1,0 +1,55 @@
+"""SER metrics with torchmetrics: UA (macro recall, the field's headline), WA (accuracy), macro-F1, confusion matrix."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
+SCALARS = ("ua", "wa", "f1")
+
+
+class UnweightedAverageRecall(MulticlassConfusionMatrix):
+    """UA: the mean recall over the classes that occur in the reference labels.
+
+    torchmetrics' macro recall counts a class that is predicted but absent from the reference as
+    recall 0, which understates UA for any test group (a language, a corpus) that lacks a class.
+    """
+
+    def compute(self) -> torch.Tensor:
+        matrix = super().compute()
+        support = matrix.sum(1)
+        present = support > 0
+        if not present.any():
+            return torch.tensor(0.0, device=matrix.device)
+        return (matrix.diagonal()[present].float() / support[present].float()).mean()
+
+
+def ser_metrics(num_classes: int, confusion: bool = False) -> MetricCollection:
+    """UA, WA and macro-F1 (and the confusion matrix when ``confusion``)."""
+    metrics = {
+        "ua": UnweightedAverageRecall(num_classes),
+        "wa": MulticlassAccuracy(num_classes, average="micro"),
+        "f1": MulticlassF1Score(num_classes, average="macro"),
+    }
+    if confusion:
+        metrics["confusion"] = MulticlassConfusionMatrix(num_classes)
+    return MetricCollection(metrics)
+
+
+def results_table(results: Mapping[str, Mapping[str, float]], title: str = "Test results") -> str:
+    """A plain-text table: one row per group (all, roles, languages) with UA, WA, macro-F1 and N."""
+    lines = [title, f"{'group':<10} {'UA':>6} {'WA':>6} {'F1':>6} {'N':>6}"]
+    for group, row in results.items():
+        lines.append(f"{group:<10} {row['ua']:>6.3f} {row['wa']:>6.3f} {row['f1']:>6.3f} {int(row['n']):>6d}")
+    return "\n".join(lines)
+
+
+def confusion_markdown(matrix: torch.Tensor, label_names: Sequence[str]) -> str:
+    """A confusion matrix (rows: true class, columns: predicted) as a Markdown table for TensorBoard's text tab."""
+    header = "| true \\ predicted | " + " | ".join(label_names) + " |"
+    rule = "|---" * (len(label_names) + 1) + "|"
+    rows = [f"| {name} | " + " | ".join(str(int(v)) for v in matrix[i]) + " |" for i, name in enumerate(label_names)]
+    return "\n".join([header, rule, *rows])

@@ -1,0 +1,188 @@
+"""The one LightningModule: backbone -> pooling -> classifier, with SER losses, metrics and optimisers."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Sequence
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info
+from typing_extensions import override
+from torch import nn
+from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
+
+from .backbones import Backbone
+from .finetuning import count_parameters
+from .metrics import SCALARS, confusion_markdown, ser_metrics
+from .pooling import MeanPooling, Pooling
+
+
+class EmotionRecognizer(LightningModule):
+    """Speech emotion recognition: any :class:`Backbone`, a pooling head and a small classifier.
+
+    Logs ``train/loss``, ``val/{loss,ua,wa,f1}``, ``test/{ua,wa,f1}`` and the same per test group
+    (``test/ua/ur``, ``test/ua/target``): one group per value of each ``group_by`` key of the batch
+    metadata, taken from the DataModule's ``test_group_values`` so every DDP rank knows them up front.
+    AdamW with separate learning rates for backbone and head, linear warm-up then cosine decay.
+
+    Args:
+        backbone: the speech encoder (``HFBackbone``, ``WhisperBackbone``, ``CNNLSTM``, or any ``Backbone``).
+        num_classes: number of emotion classes; linked from the DataModule by the CLI.
+        label_names: class names in index order; linked from the DataModule and stored in checkpoints.
+        pooling: how frame-level hidden states become one vector (default: ``MeanPooling`` of the last layer).
+        head_hidden: width of the hidden layer of the classifier; 0 for a linear classifier.
+        dropout: dropout before each layer of the classifier.
+        lr_backbone: peak learning rate of the backbone's trainable parameters.
+        lr_head: peak learning rate of the pooling head and classifier.
+        weight_decay: AdamW weight decay (both groups).
+        warmup: linear warm-up before cosine decay: a fraction of all training steps when below 1
+            (0.1 = the first 10%), else a number of steps.
+        class_weights: cross-entropy weight per class (in ``label_names`` order); null for none.
+        group_by: batch metadata keys whose values get their own test metrics
+            (``role``: source/target, ``language``, ``corpus``, ``speaker``).
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        num_classes: int,
+        label_names: Sequence[str] | None = None,
+        pooling: Pooling | None = None,
+        head_hidden: int = 256,
+        dropout: float = 0.1,
+        lr_backbone: float = 5e-5,
+        lr_head: float = 1e-3,
+        weight_decay: float = 0.01,
+        warmup: float = 0.1,
+        class_weights: Sequence[float] | None = None,
+        group_by: Sequence[str] = ("role", "language"),
+    ) -> None:
+        super().__init__()
+        with warnings.catch_warnings():  # Lightning warns about modules in hparams; they are dropped just below
+            warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
+            self.save_hyperparameters()
+        for key in ("backbone", "pooling"):  # the CLI passes plain class_path dicts, which let load_from_checkpoint rebuild them;
+            if isinstance(self.hparams.get(key), nn.Module):  # module objects would break weights_only loading
+                del self.hparams[key]
+        if label_names is not None and len(label_names) != num_classes:
+            raise ValueError(f"Got {len(label_names)} label names for {num_classes} classes.")
+        if class_weights is not None and len(class_weights) != num_classes:
+            raise ValueError(f"Got {len(class_weights)} class weights for {num_classes} classes.")
+        self.backbone = backbone
+        self.pooling = pooling if pooling is not None else MeanPooling()
+        width = self.pooling.build(backbone.num_layers, backbone.hidden_size)
+        layers: list[nn.Module] = [nn.Dropout(dropout)]
+        if head_hidden:
+            layers += [nn.Linear(width, head_hidden), nn.ReLU(), nn.Dropout(dropout)]
+            width = head_hidden
+        self.head = nn.Sequential(*layers, nn.Linear(width, num_classes))
+        weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
+        self.loss_fn = nn.CrossEntropyLoss(weight=weights)
+        self.label_names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
+        self.train_metrics = ser_metrics(num_classes).clone(prefix="train/")
+        self.val_metrics = ser_metrics(num_classes).clone(prefix="val/")
+        self.test_metrics = nn.ModuleDict()
+        self.test_results: dict[str, dict[str, float]] = {}
+
+    @override
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Class logits [B, num_classes] for zero-padded waves [B, T] with their lengths [B]."""
+        hidden_states, frame_lengths = self.backbone(waves, lengths)
+        return self.head(self.pooling(hidden_states, frame_lengths))
+
+    def _step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self(batch["waves"], batch["lengths"])
+        return logits, self.loss_fn(logits.float(), batch["labels"])
+
+    @override
+    def on_fit_start(self) -> None:
+        trainable, total = count_parameters(self.backbone)
+        head_trainable, _ = count_parameters(nn.ModuleList([self.pooling, self.head]))
+        idle = sum(1 for module in self.backbone.modules() if not module.training)
+        rank_zero_info(
+            f"Trainable parameters: backbone {trainable:,} of {total:,}, pooling and classifier {head_trainable:,}"
+            + (f"; {idle} frozen backbone module(s) run in eval mode." if idle else ".")
+        )
+        if self.logger is not None:
+            self.logger.log_metrics({"params/trainable_backbone": trainable, "params/trainable_head": head_trainable}, step=0)
+
+    @override
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        logits, loss = self._step(batch)
+        self.train_metrics.update(logits, batch["labels"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
+        self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(logits))
+        return loss
+
+    @override
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        logits, loss = self._step(batch)
+        self.val_metrics.update(logits, batch["labels"])
+        self.log("val/loss", loss, batch_size=len(logits), sync_dist=True)
+        self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(logits))
+
+    @override
+    def on_test_epoch_start(self) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        groups = ["all"]
+        if hasattr(datamodule, "test_group_values"):
+            groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
+        self.test_metrics = nn.ModuleDict({g: ser_metrics(self.hparams.num_classes, confusion=True) for g in groups}).to(self.device)
+
+    @override
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        logits = self(batch["waves"], batch["lengths"])
+        labels = batch["labels"]
+        self.test_metrics["all"].update(logits, labels)
+        for key in self.hparams.group_by:
+            values = batch["meta"].get(key)
+            if values is None:
+                continue
+            for group in sorted(set(values)):
+                if group not in self.test_metrics:
+                    if self.trainer.world_size > 1:
+                        raise RuntimeError(f"Test group {group!r} ({key}) was not announced by the DataModule; under DDP every rank must know the groups before testing.")
+                    self.test_metrics[group] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
+                rows = torch.tensor([v == group for v in values], device=labels.device)
+                self.test_metrics[group].update(logits[rows], labels[rows])
+
+    @override
+    def on_test_epoch_end(self) -> None:
+        self.test_results = {}
+        for group, collection in self.test_metrics.items():
+            values = collection.compute()
+            confusion = values.pop("confusion")
+            if confusion.sum() == 0:
+                continue
+            self.test_results[group] = {name: float(values[name]) for name in SCALARS} | {"n": float(confusion.sum())}
+            suffix = "" if group == "all" else f"/{group}"
+            self.log_dict({f"test/{name}{suffix}": values[name] for name in SCALARS}, sync_dist=True)  # already synced; silences the DDP warning
+            if group == "all" and isinstance(self.logger, TensorBoardLogger):
+                self.logger.experiment.add_text("test/confusion", confusion_markdown(confusion, self.label_names), self.global_step)
+            collection.reset()
+
+    @override
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        probs = self(batch["waves"], batch["lengths"]).float().softmax(-1)
+        return {"path": batch["meta"]["path"], "prediction": [self.label_names[i] for i in probs.argmax(-1).tolist()], "probabilities": probs.cpu()}
+
+    @override
+    def configure_optimizers(self) -> dict[str, Any]:
+        backbone = [p for p in self.backbone.parameters() if p.requires_grad]
+        head = [p for module in (self.pooling, self.head) for p in module.parameters() if p.requires_grad]
+        groups = [{"params": head, "lr": self.hparams.lr_head, "name": "head"}]
+        if backbone:
+            groups.append({"params": backbone, "lr": self.hparams.lr_backbone, "name": "backbone"})
+        optimizer = torch.optim.AdamW(groups, weight_decay=self.hparams.weight_decay)
+        total = self.trainer.estimated_stepping_batches
+        warmup = self.hparams.warmup
+        if math.isfinite(total):
+            warmup_steps = int(warmup * total) if warmup < 1 else int(warmup)
+            scheduler = get_cosine_schedule_with_warmup(optimizer, warmup_steps, max(1, int(total)))
+        else:  # e.g. --trainer.max_epochs -1 with max_time: no length to decay over
+            warmup_steps = int(warmup) if warmup >= 1 else 0
+            scheduler = get_constant_schedule_with_warmup(optimizer, warmup_steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
