@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from functools import cached_property
 from typing import Any, Sequence
 
 from lightning.pytorch import LightningDataModule
@@ -13,7 +14,7 @@ from .augment import noise_augmentation
 from .batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances
 from .corpora import Corpus, SyntheticCorpus
 from .dataset import UtteranceDataset
-from .labels import CATEGORICAL4, LabelSpace
+from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
 from .manifest import ManifestError, Utterance
 from .splits import Split, speaker_key, speaker_split
 from .synthetic import LANGUAGES
@@ -26,13 +27,20 @@ class SERDataModule(LightningDataModule):
     fractions of that group's speakers) are held out; everything else trains. Test utterances carry a
     ``role`` (``source`` here) and a ``language``; :attr:`test_groups` lists the groups that metrics
     are reported for.
+
+    The label space: ``label_space`` names one (``categorical4``, ``native``, ``binary_valence`` with
+    ``neutral_valence``, ``arousal``; see :func:`~ser_lightning.data.labels.build_label_space`), or
+    ``label_names`` (+ ``label_mapping``) give a custom one; ``label_mapping`` also extends a named
+    space (``{calm: neutral}``). Utterances outside the space are dropped and counted in the log.
     """
 
     def __init__(
         self,
         corpora: Sequence[Corpus],
-        label_names: Sequence[str] = CATEGORICAL4,
+        label_space: LabelSpaceName = "categorical4",
+        label_names: Sequence[str] | None = None,
         label_mapping: dict[str, str] | None = None,
+        neutral_valence: NeutralValence = "drop",
         sample_rate: int = 16000,
         batch_size: int = 16,
         num_workers: int = 0,
@@ -47,7 +55,9 @@ class SERDataModule(LightningDataModule):
         if not corpora:
             raise ValueError("Give at least one corpus to train on.")
         self.corpora = list(corpora)
-        self.label_space = LabelSpace(tuple(label_names), dict(label_mapping or {}))
+        self._label_spec = dict(name=label_space, label_names=label_names, label_mapping=label_mapping, neutral_valence=neutral_valence)
+        if label_space != "native":
+            build_label_space(**self._label_spec)  # a bad name or mapping fails here, not at setup
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -57,6 +67,12 @@ class SERDataModule(LightningDataModule):
         self.max_train_seconds = max_train_seconds
         self.train_noise = noise_augmentation(*train_noise_snr, p=train_noise_p) if train_noise_snr else None
         self.datasets: dict[str, UtteranceDataset] = {}
+
+    @cached_property
+    def label_space(self) -> LabelSpace:
+        """The classes the model predicts; ``native`` collects the words of every corpus this module reads."""
+        native = [word for corpus in self.all_corpora() for word in corpus.native_labels()] if self._label_spec["name"] == "native" else ()
+        return build_label_space(**self._label_spec, native=native)
 
     @property
     def num_classes(self) -> int:
@@ -103,6 +119,13 @@ class SERDataModule(LightningDataModule):
                 raise ManifestError(f"The {name} split is empty; check the corpora's languages and the val/test speaker counts.")
         self.datasets = datasets
         rank_zero_info(self.describe())
+
+    def train_label_counts(self) -> list[int]:
+        """Training utterances per class, in class order (after ``setup``): for ``class_weights: auto``."""
+        if "train" not in self.datasets:
+            raise RuntimeError("train_label_counts() needs the training split: call setup('fit') first.")
+        counts = Counter(u.label for u in self.datasets["train"].utterances)
+        return [counts[name] for name in self.label_names]
 
     def test_group_values(self, key: str) -> list[str]:
         """The values of a batch ``meta`` key (``role``, ``language``, ``corpus``, ``speaker``) in the test set.
