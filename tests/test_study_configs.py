@@ -37,3 +37,13 @@ def test_roots_file_alone_is_the_urdu_target_on_the_demo_model(capsys):
     args = config["data"]["init_args"]
     assert args["sources"] == ["iemocap", "emodb", "emovo"] and args["targets"] == ["urdu"]
     assert args["train_noise_snr"] == [5.0, 30.0]  # the demo's noise augmentation carries over
+
+
+def test_a_corpus_datamodule_replaces_the_demo_data_on_the_command_line(capsys):
+    config = printed_config(capsys, "demo.yaml")
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", "demo.yaml", "--data", "EmoDBDataModule", "--data.root", "/data/emodb", "--data.fold", "3", "--print_config"])
+    data = yaml.safe_load(capsys.readouterr().out)["data"]
+    assert data["class_path"] == "ser_lightning.data.EmoDBDataModule"
+    assert data["init_args"]["root"] == "/data/emodb" and data["init_args"]["fold"] == 3 and "sources" not in data["init_args"]
+    assert data["init_args"]["batch_size"] == config["data"]["init_args"]["batch_size"]

@@ -1,4 +1,4 @@
-"""Audio I/O: read with soundfile, downmix to mono, resample with torchaudio, crop; clear errors on bad files."""
+"""Audio I/O: fast WAV header probes, read with soundfile, downmix to mono, resample (torchaudio; soxr for awkward rate pairs), crop; clear errors."""
 
 from __future__ import annotations
 

@@ -47,96 +47,98 @@ class CorpusDataModule(SERDataModule):
 
     @override
     def make_split(self) -> tuple[Split, list[str]]:
-        split = protocol_split(self._load(self.corpora), self.protocol, self.fold, self.val_fraction, self.seed)
+        corpus = self.corpora[0]
+        population = [u for u in corpus.parse() if not corpus.languages or u.language in corpus.languages]  # folds ignore the label space
+        split = protocol_split(self._load(self.corpora), self.protocol, self.fold, self.val_fraction, self.seed, population=population)
         rank_zero_info(f"{self.protocol.description}: fold {self.fold} tests on speakers {sorted({u.speaker for u in split.test})}")
         return split, ["source"] * len(split.test)
 
 
 class IEMOCAPDataModule(CorpusDataModule):
-    """IEMOCAP, leave-one-session-out (5 folds: fold i tests on both speakers of session i+1).
+    """IEMOCAP (root: the folder holding Session1/ ... Session5/, e.g. /data/IEMOCAP_full_release), leave-one-session-out: 5 folds.
 
-    ``root``: e.g. ``/data/IEMOCAP_full_release`` (holding ``Session1/`` ... ``Session5/``).
+    Fold i tests on both speakers of session i+1.
     """
 
     corpus_class = IEMOCAP
 
 
 class EmoDBDataModule(CorpusDataModule):
-    """EMO-DB, leave-one-speaker-out (10 folds: fold i tests on the i-th speaker of 03, 08, ..., 16).
+    """EMO-DB (root: the folder holding wav/, e.g. /data/emodb), leave-one-speaker-out: 10 folds.
 
-    ``root``: e.g. ``/data/emodb`` (holding ``wav/``).
+    Fold i tests on the i-th speaker of 03, 08, 09, 10, 11, 12, 13, 14, 15, 16.
     """
 
     corpus_class = EmoDB
 
 
 class EMOVODataModule(CorpusDataModule):
-    """EMOVO, leave-one-speaker-out (6 folds: f1, f2, f3, m1, m2, m3).
+    """EMOVO (root: the folder holding f1/ ... m3/, e.g. /data/EMOVO), leave-one-speaker-out: 6 folds.
 
-    ``root``: e.g. ``/data/EMOVO`` (holding ``f1/`` ... ``m3/``).
+    Fold i tests on the i-th actor of f1, f2, f3, m1, m2, m3.
     """
 
     corpus_class = EMOVO
 
 
 class URDUDataModule(CorpusDataModule):
-    """URDU, leave-speakers-out in 5 folds balanced by FILES (its speakers hold 2 to 80 files each).
+    """URDU (root: the folder holding Angry/ Happy/ Neutral/ Sad/, e.g. /data/URDU-Dataset), leave-speakers-out: 5 folds.
 
-    ``root``: e.g. ``/data/URDU-Dataset`` (holding ``Angry/ Happy/ Neutral/ Sad/``).
+    Speakers hold 2 to 80 files each, so they are dealt into folds of about equal FILE counts (80 each).
     """
 
     corpus_class = URDU
 
 
 class RAVDESSDataModule(CorpusDataModule):
-    """RAVDESS speech, leave-speakers-out in 6 folds of 4 actors (2 female, 2 male).
+    """RAVDESS speech (root: the folder holding Actor_01/ ..., e.g. /data/Audio_Speech_Actors_01-24), leave-speakers-out: 6 folds.
 
-    ``root``: e.g. ``/data/Audio_Speech_Actors_01-24`` (holding ``Actor_01/`` ...).
+    Each fold tests on 4 actors, 2 female and 2 male.
     """
 
     corpus_class = RAVDESS
 
 
 class CREMADDataModule(CorpusDataModule):
-    """CREMA-D, leave-speakers-out in 5 folds balanced by files and gender.
+    """CREMA-D (root: the folder holding AudioWAV/, e.g. /data/CREMA-D), leave-speakers-out: 5 folds.
 
-    ``root``: e.g. ``/data/CREMA-D`` (holding ``AudioWAV/``).
+    Actors are dealt into folds of about equal file counts, genders spread.
     """
 
     corpus_class = CREMAD
 
 
 class SAVEEDataModule(CorpusDataModule):
-    """SAVEE, leave-one-speaker-out (4 folds: DC, JE, JK, KL).
+    """SAVEE (root: the folder holding AudioData/ or ALL/, e.g. /data/SAVEE), leave-one-speaker-out: 4 folds.
 
-    ``root``: e.g. ``/data/SAVEE`` (holding ``AudioData/`` or ``ALL/``).
+    Fold i tests on the i-th speaker of DC, JE, JK, KL.
     """
 
     corpus_class = SAVEE
 
 
 class TESSDataModule(CorpusDataModule):
-    """TESS, leave-one-speaker-out (2 folds: OAF, YAF); validation holds out words of the training speaker.
+    """TESS (root: the folder holding OAF_angry/ ..., e.g. "/data/TESS Toronto emotional speech set data"), leave-one-speaker-out: 2 folds.
 
-    ``root``: e.g. ``/data/TESS Toronto emotional speech set data`` (holding ``OAF_angry/`` ...).
+    Fold 0 tests on OAF, fold 1 on YAF; validation holds out whole words of the training speaker (the only one left).
     """
 
     corpus_class = TESS
 
 
 class ShEMODataModule(CorpusDataModule):
-    """ShEMO, leave-speakers-out in 5 folds balanced by files and gender.
+    """ShEMO (root: the folder holding female/ and male/, e.g. /data/ShEMO), leave-speakers-out: 5 folds.
 
-    ``root``: e.g. ``/data/ShEMO`` (holding ``female/`` and ``male/``).
+    Speakers are dealt into folds of about equal file counts, genders spread.
     """
 
     corpus_class = ShEMO
 
 
 class ESDDataModule(CorpusDataModule):
-    """ESD, leave-speakers-out in 5 folds of 2 English and 2 Mandarin speakers (``languages`` keeps one).
+    """ESD (root: the folder holding 0001/ ... 0020/, e.g. "/data/Emotion Speech Dataset"), leave-speakers-out: 5 folds.
 
-    ``root``: e.g. ``/data/Emotion Speech Dataset`` (holding ``0001/`` ... ``0020/``).
+    Each fold tests on 2 English and 2 Mandarin speakers; ``languages: [en]`` keeps one language.
     """
 
     corpus_class = ESD

@@ -28,10 +28,15 @@ class SERDataModule(LightningDataModule):
     ``role`` (``source`` here) and a ``language``; :attr:`test_groups` lists the groups that metrics
     are reported for.
 
-    The label space: ``label_space`` names one (``categorical4``, ``native``, ``binary_valence`` with
-    ``neutral_valence``, ``arousal``; see :func:`~ser_lightning.data.labels.build_label_space`), or
-    ``label_names`` (+ ``label_mapping``) give a custom one; ``label_mapping`` also extends a named
-    space (``{calm: neutral}``). Utterances outside the space are dropped and counted in the log.
+    Utterances outside the label space are dropped and counted in the log, per corpus and label.
+
+    Args:
+        label_space: the classes: ``categorical4`` (angry, happy, neutral, sad; IEMOCAP's excited counts
+            as happy), ``native`` (every emotion word of the corpora read), ``binary_valence`` (negative,
+            positive), ``arousal`` (high, low), or ``custom`` (``label_names``); tables in ``data/labels.py``.
+        label_names: class names of a custom space (given with the default ``categorical4``, they replace it).
+        label_mapping: corpus word -> class, added to the space's own mapping, e.g. ``{calm: neutral}``.
+        neutral_valence: neutral's side in ``binary_valence``: ``drop``, ``positive`` or ``negative``.
     """
 
     def __init__(

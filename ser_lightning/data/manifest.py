@@ -85,6 +85,7 @@ def read_manifest(path: str | Path, columns: Mapping[str, str] | None = None, de
     if not path.is_file():
         raise ManifestError(f"Manifest {path} does not exist; create it or point the corpus at the right folder.")
     base_dir = path.parent
+    renamed = {key: field for field, key in (columns or {}).items()}
     utterances = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -97,7 +98,6 @@ def read_manifest(path: str | Path, columns: Mapping[str, str] | None = None, de
             if not isinstance(record, dict):
                 raise ManifestError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}.")
             if columns or defaults:
-                renamed = {key: field for field, key in (columns or {}).items()}
                 record = {**(defaults or {}), **{renamed.get(key, key): value for key, value in record.items()}}
             utterances.append(utterance_from_dict(record, base_dir, source=f"{path}:{number}"))
     return utterances

@@ -105,16 +105,25 @@ def _carve_validation(train: list[Utterance], fraction: float, seed: str, key: s
     return kept, held
 
 
-def protocol_split(utterances: Sequence[Utterance], protocol: Protocol, fold: int, val_fraction: float = 0.1, seed: int = 0) -> Split:
+def protocol_split(
+    utterances: Sequence[Utterance],
+    protocol: Protocol,
+    fold: int,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    population: Sequence[Utterance] | None = None,
+) -> Split:
     """Train/val/test of one fold: test = the fold's speakers; validation carved from the rest (seeded, whole speakers).
 
+    ``population`` (default ``utterances``) is what the folds are dealt from: pass the whole parsed
+    corpus so that the folds stay the same whatever label space filtered ``utterances``.
     Raises when a test speaker would also be trained on or validated on.
     """
     if not 0 <= fold < protocol.folds:
         raise ValueError(f"fold must be in 0..{protocol.folds - 1} for '{protocol.description}', got {fold}.")
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}.")
-    test_speakers = fold_test_speakers(utterances, protocol)[fold]
+    test_speakers = fold_test_speakers(utterances if population is None else population, protocol)[fold]
     test = [u for u in utterances if u.speaker in test_speakers]
     train, val = _carve_validation([u for u in utterances if u.speaker not in test_speakers], val_fraction, f"{seed}:{fold}", protocol.val_key)
     split = Split(train=train, val=val, test=test)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from ..labels import native_word
-from ..manifest import Utterance
+from ..manifest import ManifestError, Utterance
 from .base import Corpus
 from .files import locate, matching_subfolders, subfolders, wav_files
 
@@ -47,7 +46,10 @@ class ESD(Corpus):
             for emotion in subfolders(speaker):
                 label = native_word(self.name, emotion.name, emotion)
                 files = [(path, None) for path in wav_files(emotion)]
-                files += [(path, subset.name.lower()) for subset in subfolders(emotion) if subset.name.lower() in _SUBSETS for path in wav_files(subset)]
+                for subset in subfolders(emotion):
+                    if subset.name.lower() not in _SUBSETS:
+                        raise ManifestError(f"{subset}: ESD emotion folders hold WAVs or the subsets {list(_SUBSETS)}, not {subset.name!r}.")
+                    files += [(path, subset.name.lower()) for path in wav_files(subset)]
                 for path, subset in files:
                     extra = {"code": emotion.name} | ({"subset": subset} if subset else {})
                     utterances.append(Utterance(str(path), label, speaker.name, language, self.name, extra=extra))

@@ -9,7 +9,7 @@ from typing import Sequence
 from ..labels import native_word
 from ..manifest import ManifestError, Utterance
 from .base import Corpus
-from .files import matching_subfolders, describe, subfolders, wav_files
+from .files import describe, matching_subfolders, subfolders, wav_files
 
 _ACTOR = r"Actor_\d+"
 # 03-01-06-01-02-01-12.wav: modality, vocal channel, emotion, intensity, statement, repetition, actor

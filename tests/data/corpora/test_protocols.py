@@ -75,3 +75,14 @@ def test_a_corpus_missing_speakers_cannot_fill_the_protocol(trees):
     utterances = [u for u in CORPORA["emovo"](str(trees["emovo"])).parse() if u.speaker != "m3"]
     with pytest.raises(ManifestError, match="needs 6 non-empty folds"):
         protocol_split(utterances, PROTOCOLS["emovo"], fold=0)
+
+
+def test_folds_do_not_depend_on_the_label_space(trees):
+    def test_speakers(space: str) -> list[set[str]]:
+        folds = []
+        for fold in range(PROTOCOLS["cremad"].folds):
+            split, _ = CORPUS_DATAMODULES["cremad"](root=str(trees["cremad"]), fold=fold, label_space=space).make_split()
+            folds.append({u.speaker for u in split.test})
+        return folds
+
+    assert test_speakers("categorical4") == test_speakers("native") == test_speakers("arousal")
