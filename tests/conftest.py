@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -18,3 +20,16 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("corpus") / "synthetic"
     synthesize_corpus(root, SynthesisSpec(**SMALL_SPEC))
     return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def probe_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Header-probe caches go to a session folder (subprocesses inherit it), never to the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("SER_LIGHTNING_CACHE")
+    os.environ["SER_LIGHTNING_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["SER_LIGHTNING_CACHE"]
+    else:
+        os.environ["SER_LIGHTNING_CACHE"] = previous

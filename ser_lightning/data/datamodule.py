@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from functools import cached_property
 from typing import Any, Sequence
 
 from lightning.pytorch import LightningDataModule
@@ -13,7 +14,7 @@ from .augment import noise_augmentation
 from .batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances
 from .corpora import Corpus, SyntheticCorpus
 from .dataset import UtteranceDataset
-from .labels import CATEGORICAL4, LabelSpace
+from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
 from .manifest import ManifestError, Utterance
 from .splits import Split, speaker_key, speaker_split
 from .synthetic import LANGUAGES
@@ -25,14 +26,18 @@ class SERDataModule(LightningDataModule):
     Within each language of each corpus, ``val_speakers`` and ``test_speakers`` speakers (counts, or
     fractions of that group's speakers) are held out; everything else trains. Test utterances carry a
     ``role`` (``source`` here) and a ``language``; :meth:`test_group_values` lists the groups that
-    metrics are reported for.
+    metrics are reported for. Utterances outside the label space are dropped and counted in the log,
+    per corpus and label.
 
     Args:
         corpora: the corpora to split and train on (``class_path`` entries: ``SyntheticCorpus``,
-            ``ManifestCorpus``, or a real-corpus parser).
-        label_names: the classes, in the order of the model's outputs.
-        label_mapping: corpus label -> class name (e.g. ``{excited: happy}``); labels that are neither a
-            class nor a key here are dropped and counted in the log.
+            ``ManifestCorpus``, or a real-corpus parser such as ``EmoDB``).
+        label_space: the classes: ``categorical4`` (angry, happy, neutral, sad; IEMOCAP's excited counts
+            as happy), ``native`` (every emotion word of the corpora read), ``binary_valence`` (negative,
+            positive), ``arousal`` (high, low), or ``custom`` (``label_names``); tables in ``data/labels.py``.
+        label_names: class names of a custom space (given with the default ``categorical4``, they replace it).
+        label_mapping: corpus word -> class, added to the space's own mapping, e.g. ``{calm: neutral}``.
+        neutral_valence: neutral's side in ``binary_valence``: ``drop``, ``positive`` or ``negative``.
         sample_rate: rate in Hz that every file is resampled to (16000 for wav2vec2-family and Whisper models).
         batch_size: utterances per batch; batches group utterances of similar duration.
         num_workers: DataLoader worker processes (0 loads in the main process).
@@ -48,8 +53,10 @@ class SERDataModule(LightningDataModule):
     def __init__(
         self,
         corpora: Sequence[Corpus],
-        label_names: Sequence[str] = CATEGORICAL4,
+        label_space: LabelSpaceName = "categorical4",
+        label_names: Sequence[str] | None = None,
         label_mapping: dict[str, str] | None = None,
+        neutral_valence: NeutralValence = "drop",
         sample_rate: int = 16000,
         batch_size: int = 16,
         num_workers: int = 0,
@@ -64,7 +71,9 @@ class SERDataModule(LightningDataModule):
         if not corpora:
             raise ValueError("Give at least one corpus to train on.")
         self.corpora = list(corpora)
-        self.label_space = LabelSpace(tuple(label_names), dict(label_mapping or {}))
+        self._label_spec = dict(name=label_space, label_names=label_names, label_mapping=label_mapping, neutral_valence=neutral_valence)
+        if label_space != "native":
+            build_label_space(**self._label_spec)  # a bad name or mapping fails here, not at setup
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -74,6 +83,12 @@ class SERDataModule(LightningDataModule):
         self.max_train_seconds = max_train_seconds
         self.train_noise = noise_augmentation(*train_noise_snr, p=train_noise_p) if train_noise_snr else None
         self.datasets: dict[str, UtteranceDataset] = {}
+
+    @cached_property
+    def label_space(self) -> LabelSpace:
+        """The classes the model predicts; ``native`` collects the words of every corpus this module reads."""
+        native = [word for corpus in self.all_corpora() for word in corpus.native_labels()] if self._label_spec["name"] == "native" else ()
+        return build_label_space(**self._label_spec, native=native)
 
     @property
     def num_classes(self) -> int:
@@ -120,6 +135,13 @@ class SERDataModule(LightningDataModule):
                 raise ManifestError(f"The {name} split is empty; check the corpora's languages and the val/test speaker counts.")
         self.datasets = datasets
         rank_zero_info(self.describe())
+
+    def train_label_counts(self) -> list[int]:
+        """Training utterances per class, in class order (after ``setup``): for ``class_weights: auto``."""
+        if "train" not in self.datasets:
+            raise RuntimeError("train_label_counts() needs the training split: call setup('fit') first.")
+        counts = Counter(u.label for u in self.datasets["train"].utterances)
+        return [counts[name] for name in self.label_names]
 
     def test_group_values(self, key: str) -> list[str]:
         """The values of a batch ``meta`` key (``role``, ``language``, ``corpus``, ``speaker``) in the test set.

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
-from typing_extensions import override
 from torch import nn
 from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
+from typing_extensions import override
 
 from .backbones import Backbone
 from .finetuning import count_parameters
@@ -40,7 +40,8 @@ class EmotionRecognizer(LightningModule):
         weight_decay: AdamW weight decay (both groups).
         warmup: linear warm-up before cosine decay: a fraction of all training steps when below 1
             (0.1 = the first 10%), else a number of steps.
-        class_weights: cross-entropy weight per class (in ``label_names`` order); null for none.
+        class_weights: cross-entropy weight per class (in ``label_names`` order); ``auto`` for inverse class
+            frequencies of the training split (``N / (C * n_c)``, computed when fit starts); null for none.
         group_by: batch metadata keys whose values get their own test metrics
             (``role``: source/target, ``language``, ``corpus``, ``speaker``).
     """
@@ -57,7 +58,7 @@ class EmotionRecognizer(LightningModule):
         lr_head: float = 1e-3,
         weight_decay: float = 0.01,
         warmup: float = 0.1,
-        class_weights: Sequence[float] | None = None,
+        class_weights: Sequence[float] | Literal["auto"] | None = None,
         group_by: Sequence[str] = ("role", "language"),
     ) -> None:
         super().__init__()
@@ -69,7 +70,7 @@ class EmotionRecognizer(LightningModule):
                 del self.hparams[key]
         if label_names is not None and len(label_names) != num_classes:
             raise ValueError(f"Got {len(label_names)} label names for {num_classes} classes.")
-        if class_weights is not None and len(class_weights) != num_classes:
+        if class_weights is not None and class_weights != "auto" and len(class_weights) != num_classes:
             raise ValueError(f"Got {len(class_weights)} class weights for {num_classes} classes.")
         self.backbone = backbone
         self.pooling = pooling if pooling is not None else MeanPooling()
@@ -79,7 +80,10 @@ class EmotionRecognizer(LightningModule):
             layers += [nn.Linear(width, head_hidden), nn.ReLU(), nn.Dropout(dropout)]
             width = head_hidden
         self.head = nn.Sequential(*layers, nn.Linear(width, num_classes))
-        weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
+        if class_weights == "auto":
+            weights = torch.ones(num_classes)  # filled from the training split in on_fit_start; saved with the weights
+        else:
+            weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
         self.loss_fn = nn.CrossEntropyLoss(weight=weights)
         self.label_names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
         self.train_metrics = ser_metrics(num_classes).clone(prefix="train/")
@@ -88,6 +92,16 @@ class EmotionRecognizer(LightningModule):
         self.test_results: dict[str, dict[str, float]] = {}
 
     @override
+    def on_fit_start(self) -> None:
+        self._log_trainable_parameters()
+        if self.hparams.class_weights == "auto":
+            counts = getattr(self.trainer.datamodule, "train_label_counts", None)
+            if counts is None:
+                raise ValueError("class_weights: auto needs a DataModule with train_label_counts() (any SERDataModule); give the weights as a list instead.")
+            weights = inverse_frequency_weights(counts(), self.label_names)
+            self.loss_fn.weight.copy_(weights)
+            rank_zero_info("Class weights from the training split: " + ", ".join(f"{n} {w:.3f}" for n, w in zip(self.label_names, weights.tolist())))
+
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class logits [B, num_classes] for zero-padded waves [B, T] with their lengths [B]."""
         hidden_states, frame_lengths = self.backbone(waves, lengths)
@@ -97,8 +111,7 @@ class EmotionRecognizer(LightningModule):
         logits = self(batch["waves"], batch["lengths"])
         return logits, self.loss_fn(logits.float(), batch["labels"])
 
-    @override
-    def on_fit_start(self) -> None:
+    def _log_trainable_parameters(self) -> None:
         trainable, total = count_parameters(self.backbone)
         head_trainable, _ = count_parameters(nn.ModuleList([self.pooling, self.head]))
         idle = sum(1 for module in self.backbone.modules() if not module.training)
@@ -186,3 +199,14 @@ class EmotionRecognizer(LightningModule):
             warmup_steps = int(warmup) if warmup >= 1 else 0
             scheduler = get_constant_schedule_with_warmup(optimizer, warmup_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def inverse_frequency_weights(counts: Sequence[int], label_names: Sequence[str]) -> torch.Tensor:
+    """Per-class loss weights ``N / (C * n_c)`` (1 for every class when balanced); a class with no example is an error."""
+    counts_t = torch.tensor(list(counts), dtype=torch.float32)
+    if len(counts_t) != len(label_names):
+        raise ValueError(f"Got {len(counts_t)} class counts for {len(label_names)} classes.")
+    empty = [name for name, count in zip(label_names, counts) if count == 0]
+    if empty:
+        raise ValueError(f"class_weights: auto: classes {empty} have no training utterance; drop them from the label space or give weights by hand.")
+    return counts_t.sum() / (len(counts_t) * counts_t)
