@@ -36,7 +36,7 @@ def test_roots_file_alone_is_the_urdu_target_on_the_demo_model(capsys):
     config = printed_config(capsys, "demo.yaml", "study/corpora.yaml")
     args = config["data"]["init_args"]
     assert args["sources"] == ["iemocap", "emodb", "emovo"] and args["targets"] == ["urdu"]
-    assert args["train_noise_snr"] == [5.0, 30.0]  # the demo's noise augmentation carries over
+    assert args["train_augment"][0]["init_args"]["min_snr_db"] == 5.0  # the demo's noise augmentation carries over
 
 
 def test_a_corpus_datamodule_replaces_the_demo_data_on_the_command_line(capsys):

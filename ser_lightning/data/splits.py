@@ -50,13 +50,15 @@ def speaker_split(
     test_speakers: int | float = 1,
     seed: int = 0,
     group_by: Sequence[str] = ("corpus", "language"),
+    options: str = "val_speakers/test_speakers",
 ) -> Split:
     """Split by speaker, separately within each group (by default each language of each corpus).
 
     ``val_speakers``/``test_speakers`` are speaker counts per group (int) or fractions of its speakers
     (float in (0, 1)). A speaker heard in several groups (e.g. a bilingual speaker) belongs to the
     group of most of their utterances and takes all of them along. The draw depends only on ``seed``
-    and the group, so adding a corpus does not reshuffle another corpus's split.
+    and the group, so adding a corpus does not reshuffle another corpus's split. ``options`` names the
+    settings to lower in the error raised when a group has too few speakers.
     """
     by_speaker: dict[tuple[str, str], list[Utterance]] = defaultdict(list)
     for utt in utterances:
@@ -73,7 +75,7 @@ def speaker_split(
         if n_test + n_val >= len(speakers):
             raise ValueError(
                 f"Group {dict(zip(group_by, group))} has {len(speakers)} speakers: too few to hold out "
-                f"{n_val} for validation and {n_test} for test and keep one for training; lower val_speakers/test_speakers."
+                f"{n_val} for validation and {n_test} for test and keep one for training; lower {options}."
             )
         for name, chosen in (("test", speakers[:n_test]), ("val", speakers[n_test : n_test + n_val]), ("train", speakers[n_test + n_val :])):
             for speaker in chosen:

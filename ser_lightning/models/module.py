@@ -14,10 +14,12 @@ from torch import nn
 from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
 from typing_extensions import override
 
+from .adversarial import DomainClassifier, ganin_coefficient
 from .backbones import Backbone
 from .finetuning import count_parameters
-from .metrics import SCALARS, confusion_markdown, ser_metrics
+from .metrics import SCALARS, confusion_markdown, group_key, ser_metrics
 from .pooling import MeanPooling, Pooling
+from .transfer import load_initial_weights
 
 
 class EmotionRecognizer(LightningModule):
@@ -43,7 +45,16 @@ class EmotionRecognizer(LightningModule):
         class_weights: cross-entropy weight per class (in ``label_names`` order); ``auto`` for inverse class
             frequencies of the training split (``N / (C * n_c)``, computed when fit starts); null for none.
         group_by: batch metadata keys whose values get their own test metrics
-            (``role``: source/target, ``language``, ``corpus``, ``speaker``).
+            (``role``: source/target, ``language``, ``corpus``, ``speaker``). With the DataModule's
+            ``test_snrs`` each group is also reported per SNR (``test/ua/target/snr10``).
+        init_from: a checkpoint whose weights start this model (weights only: a second stage of
+            training; a resumed run restores its own checkpoint instead). A classifier for other classes
+            is re-initialised, the same classes in another order are re-ordered; both are logged.
+        domain_adversarial: weight of the domain-adversarial loss (source vs target language, behind a
+            gradient-reversal layer; needs the DataModule's ``unlabelled_target``); 0 turns it off.
+        domain_schedule: the reversal strength over training: ``ganin`` (0 rising to 1, as in Ganin &
+            Lempitsky 2015) or ``constant`` (1 throughout).
+        domain_hidden: width of the domain classifier's hidden layer.
     """
 
     def __init__(
@@ -60,6 +71,10 @@ class EmotionRecognizer(LightningModule):
         warmup: float = 0.1,
         class_weights: Sequence[float] | Literal["auto"] | None = None,
         group_by: Sequence[str] = ("role", "language"),
+        init_from: str | None = None,
+        domain_adversarial: float = 0.0,
+        domain_schedule: Literal["ganin", "constant"] = "ganin",
+        domain_hidden: int = 64,
     ) -> None:
         super().__init__()
         with warnings.catch_warnings():  # Lightning warns about modules in hparams; they are dropped just below
@@ -74,12 +89,15 @@ class EmotionRecognizer(LightningModule):
             raise ValueError(f"Got {len(class_weights)} class weights for {num_classes} classes.")
         self.backbone = backbone
         self.pooling = pooling if pooling is not None else MeanPooling()
-        width = self.pooling.build(backbone.num_layers, backbone.hidden_size)
+        width = pooled_width = self.pooling.build(backbone.num_layers, backbone.hidden_size)
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         if head_hidden:
             layers += [nn.Linear(width, head_hidden), nn.ReLU(), nn.Dropout(dropout)]
             width = head_hidden
         self.head = nn.Sequential(*layers, nn.Linear(width, num_classes))
+        if domain_adversarial < 0:
+            raise ValueError(f"domain_adversarial must be 0 (off) or a positive loss weight, got {domain_adversarial}.")
+        self.domain_classifier = DomainClassifier(pooled_width, domain_hidden) if domain_adversarial else None
         if class_weights == "auto":
             weights = torch.ones(num_classes)  # filled from the training split in on_fit_start; saved with the weights
         else:
@@ -90,6 +108,14 @@ class EmotionRecognizer(LightningModule):
         self.val_metrics = ser_metrics(num_classes).clone(prefix="val/")
         self.test_metrics = nn.ModuleDict()
         self.test_results: dict[str, dict[str, float]] = {}
+        self._initialised_from: str | None = None
+
+    @override
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.init_from and not self._initialised_from:
+            messages = load_initial_weights(self, self.hparams.init_from, self.label_names, classifier=f"head.{len(self.head) - 1}")
+            self._initialised_from = self.hparams.init_from
+            rank_zero_info(f"Weights from {self.hparams.init_from} (weights only)" + "".join(f"; {m}" for m in messages) + ".")
 
     @override
     def on_fit_start(self) -> None:
@@ -102,14 +128,32 @@ class EmotionRecognizer(LightningModule):
             self.loss_fn.weight.copy_(weights)
             rank_zero_info("Class weights from the training split: " + ", ".join(f"{n} {w:.3f}" for n, w in zip(self.label_names, weights.tolist())))
 
+    def embed(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Pooled utterance vectors [B, D] for zero-padded waves [B, T] with their lengths [B]."""
+        hidden_states, frame_lengths = self.backbone(waves, lengths)
+        return self.pooling(hidden_states, frame_lengths)
+
+    @override
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class logits [B, num_classes] for zero-padded waves [B, T] with their lengths [B]."""
-        hidden_states, frame_lengths = self.backbone(waves, lengths)
-        return self.head(self.pooling(hidden_states, frame_lengths))
+        return self.head(self.embed(waves, lengths))
 
     def _step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self(batch["waves"], batch["lengths"])
         return logits, self.loss_fn(logits.float(), batch["labels"])
+
+    def _domain_loss(self, labelled: dict[str, Any], unlabelled: dict[str, Any] | None, pooled: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of the domain classifier on source (0) and target (1) vectors, gradient reversed."""
+        if unlabelled is None:
+            raise ValueError("domain_adversarial needs unlabelled target audio: set the DataModule's unlabelled_target: true (and adaptation_speakers).")
+        progress = self.global_step / max(1.0, float(self.trainer.estimated_stepping_batches)) if self._trainer else 0.0
+        coefficient = ganin_coefficient(progress) if self.hparams.domain_schedule == "ganin" else 1.0
+        target = self.embed(unlabelled["waves"], unlabelled["lengths"])
+        domains = torch.tensor([role == "target" for role in labelled["meta"]["role"]] + [True] * len(target), device=pooled.device).long()
+        logits = self.domain_classifier(torch.cat([pooled, target]), coefficient)
+        loss = nn.functional.cross_entropy(logits.float(), domains)
+        self.log_dict({"train/domain_loss": loss, "train/domain_coefficient": coefficient}, batch_size=len(domains))
+        return loss
 
     def _log_trainable_parameters(self) -> None:
         trainable, total = count_parameters(self.backbone)
@@ -124,10 +168,15 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        logits, loss = self._step(batch)
-        self.train_metrics.update(logits, batch["labels"])
+        labelled, unlabelled = (batch["labelled"], batch.get("unlabelled")) if "labelled" in batch else (batch, None)
+        pooled = self.embed(labelled["waves"], labelled["lengths"])
+        logits = self.head(pooled)
+        loss = self.loss_fn(logits.float(), labelled["labels"])
+        self.train_metrics.update(logits, labelled["labels"])
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(logits))
+        if self.domain_classifier is not None:
+            loss = loss + self.hparams.domain_adversarial * self._domain_loss(labelled, unlabelled, pooled)
         return loss
 
     @override
@@ -140,27 +189,36 @@ class EmotionRecognizer(LightningModule):
     @override
     def on_test_epoch_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
-        groups = ["all"]
+        groups, snrs = ["all"], ["clean"]
         if hasattr(datamodule, "test_group_values"):
             groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
-        self.test_metrics = nn.ModuleDict({g: ser_metrics(self.hparams.num_classes, confusion=True) for g in groups}).to(self.device)
+            snrs = datamodule.test_group_values("snr")
+        keys = [group_key(group, snr) for group in groups for snr in snrs]
+        self.test_metrics = nn.ModuleDict({key: ser_metrics(self.hparams.num_classes, confusion=True) for key in keys}).to(self.device)
+
+    def _row_groups(self, meta: dict[str, list], size: int) -> list[list[str]]:
+        """The test group keys each of a batch's ``size`` utterances counts towards."""
+        snrs = meta.get("snr") or ["clean"] * size
+        return [
+            [group_key("all", snr)] + [group_key(meta[key][row], snr) for key in self.hparams.group_by if key in meta]
+            for row, snr in enumerate(snrs)
+        ]
 
     @override
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         logits = self(batch["waves"], batch["lengths"])
         labels = batch["labels"]
-        self.test_metrics["all"].update(logits, labels)
-        for key in self.hparams.group_by:
-            values = batch["meta"].get(key)
-            if values is None:
-                continue
-            for group in sorted(set(values)):
-                if group not in self.test_metrics:
-                    if self.trainer.world_size > 1:
-                        raise RuntimeError(f"Test group {group!r} ({key}) was not announced by the DataModule; under DDP every rank must know the groups before testing.")
-                    self.test_metrics[group] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
-                rows = torch.tensor([v == group for v in values], device=labels.device)
-                self.test_metrics[group].update(logits[rows], labels[rows])
+        rows_of: dict[str, list[int]] = {}
+        for row, keys in enumerate(self._row_groups(batch["meta"], len(labels))):
+            for key in keys:
+                rows_of.setdefault(key, []).append(row)
+        for key, rows in rows_of.items():
+            if key not in self.test_metrics:
+                if self.trainer.world_size > 1:
+                    raise RuntimeError(f"Test group {key!r} was not announced by the DataModule; under DDP every rank must know the groups before testing.")
+                self.test_metrics[key] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
+            index = torch.tensor(rows, device=labels.device)
+            self.test_metrics[key].update(logits[index], labels[index])
 
     @override
     def on_test_epoch_end(self) -> None:
@@ -185,7 +243,7 @@ class EmotionRecognizer(LightningModule):
     @override
     def configure_optimizers(self) -> dict[str, Any]:
         backbone = [p for p in self.backbone.parameters() if p.requires_grad]
-        head = [p for module in (self.pooling, self.head) for p in module.parameters() if p.requires_grad]
+        head = [p for module in (self.pooling, self.head, self.domain_classifier) if module is not None for p in module.parameters() if p.requires_grad]
         groups = [{"params": head, "lr": self.hparams.lr_head, "name": "head"}]
         if backbone:
             groups.append({"params": backbone, "lr": self.hparams.lr_backbone, "name": "backbone"})

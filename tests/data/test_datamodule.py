@@ -2,6 +2,7 @@ import shutil
 
 import pytest
 import torch
+from audiomentations import AddGaussianSNR
 
 from ser_lightning.data import CrossLingualDataModule, ManifestCorpus, ManifestError, SERDataModule, SyntheticCorpus, SyntheticDataModule
 from ser_lightning.data.audio import AudioError, load_audio
@@ -54,7 +55,7 @@ def test_train_crop_limits_length(small_corpus):
 
 
 def test_noise_augmentation_touches_training_audio_only(small_corpus):
-    dm = cross_lingual(small_corpus, train_noise_snr=(5.0, 5.0), train_noise_p=1.0)
+    dm = cross_lingual(small_corpus, train_augment=[AddGaussianSNR(min_snr_db=5.0, max_snr_db=5.0, p=1.0)])
     dm.setup("fit")
     train, test = dm.datasets["train"], dm.datasets["test"]
     clean = load_audio(train.utterances[0].path, 16000)

@@ -1,21 +1,81 @@
-"""Data: manifests, label spaces, splits, audio loading, batching and DataModules."""
+"""Data: corpora, manifests, label spaces, protocols, splits, audio loading, batching and DataModules."""
 
-from .corpora import Corpus, ManifestCorpus, SyntheticCorpus
+from .corpora import (
+    CORPORA,
+    CREMAD,
+    EMOVO,
+    ESD,
+    IEMOCAP,
+    RAVDESS,
+    SAVEE,
+    TESS,
+    URDU,
+    Corpus,
+    EmoDB,
+    ManifestCorpus,
+    ShEMO,
+    SyntheticCorpus,
+    get_corpus,
+)
+from .corpus_datamodules import (
+    CORPUS_DATAMODULES,
+    CorpusDataModule,
+    CREMADDataModule,
+    CrossCorpusDataModule,
+    EmoDBDataModule,
+    EMOVODataModule,
+    ESDDataModule,
+    IEMOCAPDataModule,
+    RAVDESSDataModule,
+    SAVEEDataModule,
+    ShEMODataModule,
+    TESSDataModule,
+    URDUDataModule,
+)
 from .datamodule import CrossLingualDataModule, SERDataModule, SyntheticDataModule
-from .labels import CATEGORICAL4, LabelSpace
+from .labels import CATEGORICAL4, LabelSpace, build_label_space
 from .manifest import ManifestError, Utterance, read_manifest, write_manifest
+from .protocols import PROTOCOLS, Protocol
 
 __all__ = [
     "CATEGORICAL4",
+    "CORPORA",
+    "CORPUS_DATAMODULES",
+    "CREMAD",
+    "CREMADDataModule",
     "Corpus",
+    "CorpusDataModule",
+    "CrossCorpusDataModule",
     "CrossLingualDataModule",
+    "EMOVO",
+    "EMOVODataModule",
+    "ESD",
+    "ESDDataModule",
+    "EmoDB",
+    "EmoDBDataModule",
+    "IEMOCAP",
+    "IEMOCAPDataModule",
     "LabelSpace",
     "ManifestCorpus",
     "ManifestError",
+    "PROTOCOLS",
+    "Protocol",
+    "RAVDESS",
+    "RAVDESSDataModule",
+    "SAVEE",
+    "SAVEEDataModule",
     "SERDataModule",
+    "ShEMO",
+    "ShEMODataModule",
     "SyntheticCorpus",
     "SyntheticDataModule",
+    "TESS",
+    "TESSDataModule",
+    "URDU",
+    "URDUDataModule",
     "Utterance",
+    "build_label_space",
+    "get_corpus",
     "read_manifest",
     "write_manifest",
 ]

@@ -1,11 +1,23 @@
-"""Data command line: ``python -m ser_lightning.data synth --out DIR [options]``."""
+"""Data command line: ``python -m ser_lightning.data {synth,manifest,stats}``.
+
+- ``synth --out DIR``: write the synthetic multilingual corpus.
+- ``manifest --corpus NAME --root DIR --label-space categorical4 --out FILE.jsonl``: parse a corpus
+  as downloaded, read every header, map labels and write one JSON record per kept utterance.
+- ``stats FILE.jsonl``: counts per label, speaker, language and gender, hours, duration percentiles.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
+from ser_lightning.data.audio import AudioError
+from ser_lightning.data.corpora import CORPORA, get_corpus
+from ser_lightning.data.labels import LABEL_SPACES, NEUTRAL_VALENCE, build_label_space
+from ser_lightning.data.manifest import ManifestError, read_manifest, write_manifest
+from ser_lightning.data.stats import manifest_stats
 from ser_lightning.data.synthetic import LANGUAGES, SynthesisSpec, synthesize_corpus
 
 
@@ -30,9 +42,25 @@ def _synth(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    corpus = get_corpus(args.corpus)(str(args.root), args.languages)
+    space = build_label_space(args.label_space, neutral_valence=args.neutral_valence, native=corpus.native_labels())
+    start = time.perf_counter()
+    corpus.prepare()
+    kept, dropped = space.apply(corpus.load(), source=repr(corpus))
+    write_manifest(kept, args.out)
+    print(f"Wrote {len(kept)} {corpus.name} utterances ({args.label_space}: {', '.join(space.names)}) to {args.out} in {time.perf_counter() - start:.1f} s.")
+    if dropped:
+        print(f"Left out {sum(dropped.values())} utterances with labels outside {args.label_space}: {dict(sorted(dropped.items()))}")
+
+
+def _stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    print(manifest_stats(read_manifest(args.manifest)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m ser_lightning.data`` parser, one subcommand per data task."""
-    parser = argparse.ArgumentParser(prog="python -m ser_lightning.data", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ser_lightning.data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     defaults = SynthesisSpec()
     synth = commands.add_parser("synth", help="write the synthetic multilingual emotional speech corpus")
@@ -45,13 +73,30 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--remap", type=float, default=defaults.remap, help="Urdu cue exchange strength")
     synth.add_argument("--sample-rate", type=int, default=defaults.sample_rate)
     synth.set_defaults(run=_synth, command_parser=synth)
+
+    manifest = commands.add_parser("manifest", help="write a JSONL manifest of a corpus folder as downloaded")
+    manifest.add_argument("--corpus", required=True, choices=sorted(CORPORA), help="which corpus the folder holds")
+    manifest.add_argument("--root", type=Path, required=True, help="the corpus folder as downloaded")
+    manifest.add_argument("--out", type=Path, required=True, help="the .jsonl file to write (paths under its folder are written relative to it)")
+    manifest.add_argument("--label-space", default="categorical4", choices=[s for s in LABEL_SPACES if s != "custom"], help="classes to keep (default: categorical4)")
+    manifest.add_argument("--neutral-valence", default="drop", choices=NEUTRAL_VALENCE, help="neutral's side in binary_valence")
+    manifest.add_argument("--languages", nargs="+", default=None, help="keep only these languages (e.g. ESD's en)")
+    manifest.set_defaults(run=_manifest, command_parser=manifest)
+
+    stats = commands.add_parser("stats", help="print counts, hours and duration percentiles of a manifest")
+    stats.add_argument("manifest", type=Path, help="a .jsonl manifest")
+    stats.set_defaults(run=_stats, command_parser=stats)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse ``argv`` (default: ``sys.argv[1:]``) and run the chosen subcommand."""
+    """Parse ``argv`` (default: ``sys.argv[1:]``) and run the chosen subcommand; data errors exit with status 2."""
     args = build_parser().parse_args(argv)
-    args.run(args, args.command_parser)
+    try:
+        args.run(args, args.command_parser)
+    except (ManifestError, AudioError) as error:  # bad data: the message names the file and the fix
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
-"""Audio I/O: read with soundfile, downmix to mono, resample with torchaudio, crop; clear errors on bad files."""
+"""Audio I/O: fast WAV header probes, read with soundfile, downmix to mono, resample (torchaudio; soxr for awkward rate pairs), crop; clear errors."""
 
 from __future__ import annotations
 
+import math
+import os
+import struct
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 import torch
 import torchaudio
 
@@ -15,18 +19,60 @@ class AudioError(RuntimeError):
     """An audio file that is missing, unreadable or empty; the message names the file."""
 
 
+_WAV_FORMATS = (1, 3, 0xFFFE)  # PCM, IEEE float, extensible
+
+
+def wav_header(path: str | Path) -> tuple[int, int] | None:
+    """(frames, sample rate) from a plain RIFF/WAVE header, or None to let soundfile decide.
+
+    About 5x faster than ``soundfile.info`` (benchmarks/parse_speed.py). Only uncompressed WAV with a
+    complete ``data`` chunk is answered here; anything else (RF64, ADPCM, a streamed or truncated file)
+    returns None.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None
+        size = os.fstat(handle.fileno()).st_size
+        rate = block = 0
+        position = 12
+        while position + 8 <= size:
+            handle.seek(position)
+            chunk, length = struct.unpack("<4sI", handle.read(8))
+            if chunk == b"fmt ":
+                fmt = handle.read(16)
+                if len(fmt) < 16:
+                    return None
+                tag, channels, rate, _, block, _ = struct.unpack("<HHIIHH", fmt)
+                if tag not in _WAV_FORMATS or not (channels and rate and block):
+                    return None
+            elif chunk == b"data":
+                if not rate or length == 0 or position + 8 + length > size:
+                    return None
+                return length // block, rate
+            position += 8 + length + (length & 1)
+    return None
+
+
 def probe(path: str | Path) -> tuple[float, int]:
     """Duration in seconds and sample rate from the file header (cheap: the samples are not read)."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"Audio file {path} does not exist; fix the corpus root or regenerate the manifest.")
     try:
-        info = sf.info(str(path))
-    except Exception as error:  # soundfile raises several types for corrupt or foreign files
-        raise AudioError(f"Audio file {path} cannot be read ({error}); re-export it as WAV/FLAC or remove it from the manifest.") from None
-    if info.frames == 0:
+        header = wav_header(path) if path.suffix.lower() == ".wav" else None
+    except OSError:
+        header = None  # soundfile gives the error message below
+    if header is None:
+        try:
+            info = sf.info(str(path))
+        except Exception as error:  # soundfile raises several types for corrupt or foreign files
+            raise AudioError(f"Audio file {path} cannot be read ({error}); re-export it as WAV/FLAC or remove it from the manifest.") from None
+        header = info.frames, info.samplerate
+    frames, rate = header
+    if frames == 0:
         raise AudioError(f"Audio file {path} is empty (0 samples); remove it from the corpus.")
-    return info.frames / info.samplerate, info.samplerate
+    return frames / rate, rate
 
 
 
@@ -35,9 +81,22 @@ def _resampler(orig_rate: int, new_rate: int) -> torchaudio.transforms.Resample:
     return torchaudio.transforms.Resample(orig_rate, new_rate)
 
 
+# torchaudio's kernel has (new / gcd) x (orig / gcd) taps: 24,414 -> 16,000 Hz (TESS) would take 8,000 x 12,207 (25 s to build, 400 MB)
+MAX_KERNEL_RATIO = 1000
+
+
 def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
-    """Resample with torchaudio, reusing the sinc kernel per rate pair (``functional.resample`` rebuilds it every call)."""
-    return wave if orig_rate == new_rate else _resampler(orig_rate, new_rate)(wave)
+    """Resample a 1-D wave with torchaudio, reusing the sinc kernel per rate pair (``functional.resample`` rebuilds it every call).
+
+    Rate pairs without a small common ratio (TESS's 24,414 Hz) go through soxr instead, whose
+    polyphase filter handles any ratio in milliseconds.
+    """
+    if orig_rate == new_rate:
+        return wave
+    divisor = math.gcd(orig_rate, new_rate)
+    if max(orig_rate, new_rate) // divisor <= MAX_KERNEL_RATIO:
+        return _resampler(orig_rate, new_rate)(wave)
+    return torch.from_numpy(soxr.resample(wave.numpy(), orig_rate, new_rate, quality="HQ"))
 
 
 def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from pathlib import Path
+from functools import cached_property
 from typing import Any, Sequence
 
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, SequentialSampler
 
-from .augment import noise_augmentation
+from audiomentations.core.transforms_interface import BaseWaveformTransform
+
+from .augment import EvaluationNoise, compose_augmentations, snr_tag
 from .batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances
 from .corpora import Corpus, SyntheticCorpus
 from .dataset import UtteranceDataset
-from .labels import CATEGORICAL4, LabelSpace
-from .manifest import ManifestError, Utterance
+from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
+from .fewshot import adaptation_split, check_shot_options, draw_shots, replay_subset
+from .manifest import ManifestError, Utterance, write_manifest
 from .splits import Split, speaker_key, speaker_split
 from .synthetic import LANGUAGES
 
@@ -25,55 +31,84 @@ class SERDataModule(LightningDataModule):
     Within each language of each corpus, ``val_speakers`` and ``test_speakers`` speakers (counts, or
     fractions of that group's speakers) are held out; everything else trains. Test utterances carry a
     ``role`` (``source`` here) and a ``language``; :meth:`test_group_values` lists the groups that
-    metrics are reported for.
+    metrics are reported for. Utterances outside the label space are dropped and counted in the log,
+    per corpus and label.
 
     Args:
         corpora: the corpora to split and train on (``class_path`` entries: ``SyntheticCorpus``,
-            ``ManifestCorpus``, or a real-corpus parser).
-        label_names: the classes, in the order of the model's outputs.
-        label_mapping: corpus label -> class name (e.g. ``{excited: happy}``); labels that are neither a
-            class nor a key here are dropped and counted in the log.
+            ``ManifestCorpus``, or a real-corpus parser such as ``EmoDB``).
+        label_space: the classes: ``categorical4`` (angry, happy, neutral, sad; IEMOCAP's excited counts
+            as happy), ``native`` (every emotion word of the corpora read), ``binary_valence`` (negative,
+            positive), ``arousal`` (high, low), or ``custom`` (``label_names``); tables in ``data/labels.py``.
+        label_names: class names of a custom space (given with the default ``categorical4``, they replace it).
+        label_mapping: corpus word -> class, added to the space's own mapping, e.g. ``{calm: neutral}``.
+        neutral_valence: neutral's side in ``binary_valence``: ``drop``, ``positive`` or ``negative``.
         sample_rate: rate in Hz that every file is resampled to (16000 for wav2vec2-family and Whisper models).
         batch_size: utterances per batch; batches group utterances of similar duration.
         num_workers: DataLoader worker processes (0 loads in the main process).
         val_speakers: speakers held out for validation in each language of each corpus: a count (1),
             or a fraction of that group's speakers (0.2).
         test_speakers: speakers held out for testing per language of each corpus, as ``val_speakers``.
-        seed: seed of the speaker split and of the batch order (the model's seed is ``seed_everything``).
+        seed: seed of the speaker split, the batch order and the evaluation noise; null follows
+            ``seed_everything``, so one seed varies the split as well as the model.
         max_train_seconds: randomly crop longer training utterances to this many seconds; null keeps them whole.
-        train_noise_snr: ``[min, max]`` SNR in dB of white noise added to training utterances; null for none.
-        train_noise_p: probability that a training utterance gets noise.
+        train_augment: audiomentations transforms applied in order to training utterances, each with its own
+            probability ``p``, e.g. ``AddGaussianSNR`` (white noise at an SNR range in dB),
+            ``AddBackgroundNoise`` (a folder of noise files such as MUSAN), ``Gain``; null for none.
+        test_snrs: test once per entry: null is the clean set, a number adds noise at that SNR in dB
+            (e.g. ``[null, 20, 10, 5, 0]``); metrics are logged per SNR as ``test/ua/<group>/snr10``.
+        test_noise_dir: folder of evaluation noise recordings for ``test_snrs``; null adds white noise.
+            Noise is the same for an utterance and SNR on every run, whatever the workers or ranks.
     """
 
     def __init__(
         self,
         corpora: Sequence[Corpus],
-        label_names: Sequence[str] = CATEGORICAL4,
+        label_space: LabelSpaceName = "categorical4",
+        label_names: Sequence[str] | None = None,
         label_mapping: dict[str, str] | None = None,
+        neutral_valence: NeutralValence = "drop",
         sample_rate: int = 16000,
         batch_size: int = 16,
         num_workers: int = 0,
         val_speakers: int | float = 1,
         test_speakers: int | float = 1,
-        seed: int = 0,
+        seed: int | None = 0,
         max_train_seconds: float | None = None,
-        train_noise_snr: tuple[float, float] | None = None,
-        train_noise_p: float = 0.5,
+        train_augment: Sequence[BaseWaveformTransform] | None = None,
+        test_snrs: Sequence[float | None] = (None,),
+        test_noise_dir: str | None = None,
     ) -> None:
         super().__init__()
         if not corpora:
             raise ValueError("Give at least one corpus to train on.")
         self.corpora = list(corpora)
-        self.label_space = LabelSpace(tuple(label_names), dict(label_mapping or {}))
+        self._label_spec = dict(name=label_space, label_names=label_names, label_mapping=label_mapping, neutral_valence=neutral_valence)
+        if label_space != "native":
+            build_label_space(**self._label_spec)  # a bad name or mapping fails here, not at setup
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.val_speakers = val_speakers
         self.test_speakers = test_speakers
-        self.seed = seed
+        self._seed = seed
         self.max_train_seconds = max_train_seconds
-        self.train_noise = noise_augmentation(*train_noise_snr, p=train_noise_p) if train_noise_snr else None
+        self.train_augment = compose_augmentations(train_augment)
+        self.test_snrs = list(test_snrs) or [None]
+        self.test_noise_dir = test_noise_dir
+        EvaluationNoise(sample_rate, test_noise_dir)  # a bad folder fails here, not at test time
         self.datasets: dict[str, UtteranceDataset] = {}
+
+    @property
+    def seed(self) -> int:
+        """The data seed: ``seed``, or ``seed_everything``'s when ``seed`` is null."""
+        return self._seed if self._seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
+
+    @cached_property
+    def label_space(self) -> LabelSpace:
+        """The classes the model predicts; ``native`` collects the words of every corpus this module reads."""
+        native = [word for corpus in self.all_corpora() for word in corpus.native_labels()] if self._label_spec["name"] == "native" else ()
+        return build_label_space(**self._label_spec, native=native)
 
     @property
     def num_classes(self) -> int:
@@ -105,21 +140,39 @@ class SERDataModule(LightningDataModule):
         split = speaker_split(self._load(self.corpora), self.val_speakers, self.test_speakers, seed=self.seed)
         return split, ["source"] * len(split.test)
 
+    def train_roles(self, split: Split) -> list[str]:
+        """The role of each training utterance (``source``; subclasses add ``target`` shots)."""
+        return ["source"] * len(split.train)
+
+    def make_datasets(self, split: Split, test_roles: Sequence[str]) -> dict[str, UtteranceDataset]:
+        """The train/val/test datasets of a split."""
+        names = self.label_names
+        noise = EvaluationNoise(self.sample_rate, self.test_noise_dir, seed=self.seed)
+        return {
+            "train": UtteranceDataset(
+                split.train, names, self.sample_rate, roles=self.train_roles(split), max_seconds=self.max_train_seconds, augment=self.train_augment
+            ),
+            "val": UtteranceDataset(split.val, names, self.sample_rate),
+            "test": UtteranceDataset(split.test, names, self.sample_rate, roles=test_roles, snrs=self.test_snrs, noise=noise),
+        }
+
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
         split, test_roles = self.make_split()
-        names = self.label_names
-        datasets = {
-            "train": UtteranceDataset(split.train, names, self.sample_rate, max_seconds=self.max_train_seconds, augment=self.train_noise),
-            "val": UtteranceDataset(split.val, names, self.sample_rate),
-            "test": UtteranceDataset(split.test, names, self.sample_rate, roles=test_roles),
-        }
+        datasets = self.make_datasets(split, test_roles)
         for name, dataset in datasets.items():
             if len(dataset) == 0:
                 raise ManifestError(f"The {name} split is empty; check the corpora's languages and the val/test speaker counts.")
         self.datasets = datasets
         rank_zero_info(self.describe())
+
+    def train_label_counts(self) -> list[int]:
+        """Training utterances per class, in class order (after ``setup``): for ``class_weights: auto``."""
+        if "train" not in self.datasets:
+            raise RuntimeError("train_label_counts() needs the training split: call setup('fit') first.")
+        counts = Counter(u.label for u in self.datasets["train"].utterances)
+        return [counts[name] for name in self.label_names]
 
     def test_group_values(self, key: str) -> list[str]:
         """The values of a batch ``meta`` key (``role``, ``language``, ``corpus``, ``speaker``) in the test set.
@@ -127,6 +180,8 @@ class SERDataModule(LightningDataModule):
         Metrics are reported per value; every rank must know them before testing starts (DDP sync).
         """
         test = self.datasets["test"]
+        if key == "snr":
+            return [snr_tag(snr) for snr in test.snrs]
         values = test.roles if key == "role" else [getattr(u, key) for u in test.utterances]
         return sorted(set(values))
 
@@ -165,22 +220,65 @@ class SERDataModule(LightningDataModule):
 
 
 class CrossLingualDataModule(SERDataModule):
-    """Train on ``sources``; test on their held-out speakers and on every speaker of ``targets``.
+    """Train on ``sources``; test on their held-out speakers and on the speakers of ``targets``.
 
     Source and target entries may be two language filters of one multilingual corpus. A speaker
     that would be both trained on and tested as a target is an error.
 
+    Few-shot adaptation: ``adaptation_speakers`` target speakers (per language of each target corpus)
+    are set aside and never tested; labelled shots come only from them (``shots_per_class`` or
+    ``shots_fraction``). The set-aside speakers depend on ``seed`` alone, so every k of one seed (k = 0
+    included) is tested on the same target speakers, and a smaller k's shots are a subset of a larger
+    one's. The shots are written to ``shots.jsonl`` in the run's log folder (a manifest: audit or reuse
+    it). Joint training mixes the shots into the source data (``shots_oversample`` repeats them); a
+    second stage fine-tunes a source model (``model.init_from``) on the shots with ``source_replay`` of
+    the source data. ``unlabelled_target`` adds a second training loader with the set-aside speakers'
+    audio and no labels, for domain-adversarial training (``model.domain_adversarial``).
+
     Args:
         sources: corpora to train on; their held-out speakers are tested with ``role: source``.
-        targets: corpora (or languages) never trained on, tested in full with ``role: target``.
+        targets: corpora (or languages) never trained on, tested with ``role: target``.
+        adaptation_speakers: target speakers set aside for adaptation in each language of each target
+            corpus: a count (2) or a fraction of its speakers (0.3); 0 sets none aside (pure zero-shot).
+        shots_per_class: k labelled target utterances per class from the set-aside speakers (0: none).
+        shots_fraction: instead of k, this fraction (0-1] of each class's set-aside utterances.
+        shots_oversample: how many times each shot appears per training epoch (1: once).
+        source_replay: fraction of the source training utterances kept in training (1: all, joint
+            training; 0: shots only, e.g. a second stage from ``model.init_from``; 0.2: some replay
+            against forgetting).
+        unlabelled_target: also serve the set-aside speakers' audio without labels (``unlabelled`` batches).
         **kwargs: the options of :class:`SERDataModule`.
     """
 
-    def __init__(self, sources: Sequence[Corpus], targets: Sequence[Corpus], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        sources: Sequence[Corpus],
+        targets: Sequence[Corpus],
+        adaptation_speakers: int | float = 0,
+        shots_per_class: int = 0,
+        shots_fraction: float | None = None,
+        shots_oversample: int = 1,
+        source_replay: float = 1.0,
+        unlabelled_target: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(corpora=sources, **kwargs)
         if not targets:
             raise ValueError("Give at least one target corpus (the language or corpus never trained on).")
+        if shots_oversample < 1:
+            raise ValueError(f"shots_oversample must be at least 1, got {shots_oversample}.")
+        if (shots_per_class or shots_fraction or unlabelled_target) and not adaptation_speakers:
+            raise ValueError("Shots and unlabelled target audio come from speakers set aside for adaptation: set adaptation_speakers (e.g. 2).")
+        check_shot_options(shots_per_class, shots_fraction, source_replay)
         self.targets = list(targets)
+        self.adaptation_speakers = adaptation_speakers
+        self.shots_per_class = shots_per_class
+        self.shots_fraction = shots_fraction
+        self.shots_oversample = shots_oversample
+        self.source_replay = source_replay
+        self.unlabelled_target = unlabelled_target
+        self.shots: list[Utterance] = []
+        self.adaptation: list[Utterance] = []
 
     def all_corpora(self) -> list[Corpus]:
         return self.corpora + self.targets
@@ -192,8 +290,48 @@ class CrossLingualDataModule(SERDataModule):
         leaked = sorted({speaker_key(u) for u in target} & trained)
         if leaked:
             raise ManifestError(f"Target speakers {leaked[:5]} are also source speakers; give sources and targets disjoint languages or corpora.")
-        split.test.extend(target)
-        return split, roles + ["target"] * len(target)
+        self.adaptation, target_test = adaptation_split(target, self.adaptation_speakers, self.seed)
+        self.shots = draw_shots(self.adaptation, self.shots_per_class, self.shots_fraction, self.seed)
+        split.train = replay_subset(split.train, self.source_replay, self.seed) + self.shots * self.shots_oversample
+        if not split.train:
+            raise ManifestError("Nothing to train on: source_replay is 0 and there are no shots; set shots_per_class or source_replay.")
+        split.test.extend(target_test)
+        return split, roles + ["target"] * len(target_test)
+
+    def train_roles(self, split: Split) -> list[str]:
+        shots = len(self.shots) * self.shots_oversample
+        return ["source"] * (len(split.train) - shots) + ["target"] * shots
+
+    def make_datasets(self, split: Split, test_roles: Sequence[str]) -> dict[str, UtteranceDataset]:
+        datasets = super().make_datasets(split, test_roles)
+        if self.unlabelled_target:
+            datasets["unlabelled"] = UtteranceDataset(
+                self.adaptation, self.label_names, self.sample_rate, roles="target", max_seconds=self.max_train_seconds, labelled=False
+            )
+        return datasets
+
+    def setup(self, stage: str | None = None) -> None:
+        fresh = not self.datasets
+        super().setup(stage)
+        if fresh and self.adaptation:
+            self._record_shots()
+
+    def _record_shots(self) -> None:
+        speakers = sorted({u.speaker for u in self.adaptation})
+        message = f"Adaptation: {len(speakers)} target speaker(s) set aside and never tested ({', '.join(speakers)})"
+        if self.shots:
+            per_class = Counter(u.label for u in self.shots)
+            message += f"; {len(self.shots)} shots ({dict(sorted(per_class.items()))}), each seen {self.shots_oversample}x per epoch"
+            log_dir = getattr(self.trainer, "log_dir", None) if self.trainer is not None else None
+            if log_dir and self.trainer.is_global_zero:
+                message += f"; listed in {write_manifest(self.shots, Path(log_dir) / 'shots.jsonl')}"
+        rank_zero_info(message + ".")
+
+    def train_dataloader(self) -> DataLoader | dict[str, DataLoader]:
+        labelled = super().train_dataloader()
+        if "unlabelled" not in self.datasets:
+            return labelled
+        return {"labelled": labelled, "unlabelled": self._loader(self.datasets["unlabelled"], train=True)}
 
 
 class SyntheticDataModule(SERDataModule):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -9,9 +10,15 @@ import torch
 from torch.utils.data import Dataset
 
 from .audio import load_audio, random_crop
+from .augment import EvaluationNoise, snr_tag
 from .manifest import Utterance
 
 Augment = Callable[..., np.ndarray]
+
+
+def noise_key(utt: Utterance) -> str:
+    """A machine-independent name of an utterance for its evaluation noise (corpus, speaker, file name)."""
+    return f"{utt.corpus}/{utt.speaker}/{Path(utt.path).name}"
 
 
 class UtteranceDataset(Dataset):
@@ -20,7 +27,9 @@ class UtteranceDataset(Dataset):
     ``roles`` tags each utterance for evaluation (``source``: held-out speakers of a training
     corpus, ``target``: a corpus or language never trained on). ``max_seconds`` crops long
     utterances at random (training only); ``augment`` is an audiomentations-style callable
-    ``augment(samples=..., sample_rate=...)``.
+    ``augment(samples=..., sample_rate=...)``. With ``snrs`` every utterance appears once per SNR
+    (None = clean) with ``noise`` added at that SNR, and its ``meta`` carries ``snr``. An unlabelled
+    dataset (``labelled=False``) drops the labels when it is built and yields label -1.
     """
 
     def __init__(
@@ -31,8 +40,12 @@ class UtteranceDataset(Dataset):
         roles: Sequence[str] | str = "source",
         max_seconds: float | None = None,
         augment: Augment | None = None,
+        snrs: Sequence[float | None] = (None,),
+        noise: EvaluationNoise | None = None,
+        labelled: bool = True,
     ) -> None:
-        self.utterances = list(utterances)
+        self.utterances = list(utterances) if labelled else [u.with_(label="") for u in utterances]
+        self.labelled = labelled
         self.label_index = {name: i for i, name in enumerate(label_names)}
         self.sample_rate = sample_rate
         self.roles = [roles] * len(self.utterances) if isinstance(roles, str) else list(roles)
@@ -40,22 +53,32 @@ class UtteranceDataset(Dataset):
             raise ValueError(f"Got {len(self.roles)} roles for {len(self.utterances)} utterances.")
         self.max_samples = int(max_seconds * sample_rate) if max_seconds else None
         self.augment = augment
+        self.snrs = list(snrs) or [None]
+        if any(snr is not None for snr in self.snrs) and noise is None:
+            raise ValueError("Noisy evaluation needs an EvaluationNoise.")
+        self.noise = noise
 
     def __len__(self) -> int:
-        return len(self.utterances)
+        return len(self.utterances) * len(self.snrs)
 
     @property
     def durations(self) -> list[float]:
-        """Durations in seconds after cropping, for length-aware batching."""
+        """Durations in seconds after cropping, for length-aware batching (repeated once per SNR)."""
         cap = self.max_samples / self.sample_rate if self.max_samples else float("inf")
-        return [min(u.duration, cap) for u in self.utterances]
+        return [min(u.duration, cap) for u in self.utterances] * len(self.snrs)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        utt = self.utterances[index]
+        snr = self.snrs[index // len(self.utterances)]
+        utt = self.utterances[index % len(self.utterances)]
         wave = load_audio(utt.path, self.sample_rate)
         if self.max_samples:
             wave = random_crop(wave, self.max_samples)
         if self.augment is not None:
             wave = torch.from_numpy(np.ascontiguousarray(self.augment(samples=wave.numpy(), sample_rate=self.sample_rate), dtype=np.float32))
-        meta = {"path": utt.path, "speaker": utt.speaker, "language": utt.language, "corpus": utt.corpus, "role": self.roles[index]}
-        return {"wave": wave, "label": self.label_index[utt.label], "meta": meta}
+        if snr is not None:
+            wave = self.noise(wave, noise_key(utt), snr)
+        meta = {"path": utt.path, "speaker": utt.speaker, "language": utt.language, "corpus": utt.corpus, "role": self.roles[index % len(self.utterances)]}
+        if len(self.snrs) > 1 or snr is not None:
+            meta["snr"] = snr_tag(snr)
+        label = self.label_index[utt.label] if self.labelled else -1
+        return {"wave": wave, "label": label, "meta": meta}

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 REQUIRED_FIELDS = ("path", "label", "speaker", "language", "corpus")
 
@@ -75,12 +75,17 @@ def utterance_from_dict(record: dict[str, Any], base_dir: Path, source: str = "<
     )
 
 
-def read_manifest(path: str | Path) -> list[Utterance]:
-    """Read a JSONL manifest; raises :class:`ManifestError` naming the file and line on bad input."""
+def read_manifest(path: str | Path, columns: Mapping[str, str] | None = None, defaults: Mapping[str, str] | None = None) -> list[Utterance]:
+    """Read a JSONL manifest; raises :class:`ManifestError` naming the file and line on bad input.
+
+    ``columns`` maps record fields to the keys the file uses (``{label: emotion}``); ``defaults``
+    fills fields a record lacks (``{language: ur}``).
+    """
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"Manifest {path} does not exist; create it or point the corpus at the right folder.")
     base_dir = path.parent
+    renamed = {key: field for field, key in (columns or {}).items()}
     utterances = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -92,6 +97,8 @@ def read_manifest(path: str | Path) -> list[Utterance]:
                 raise ManifestError(f"{path}:{number}: not valid JSON ({error.msg}); each line must be one JSON object.") from None
             if not isinstance(record, dict):
                 raise ManifestError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}.")
+            if columns or defaults:
+                record = {**(defaults or {}), **{renamed.get(key, key): value for key, value in record.items()}}
             utterances.append(utterance_from_dict(record, base_dir, source=f"{path}:{number}"))
     return utterances
 
@@ -109,7 +116,7 @@ def write_manifest(utterances: Iterable[Utterance], path: str | Path) -> Path:
             try:
                 record["path"] = Path(os.path.abspath(audio)).relative_to(base_dir).as_posix()  # not resolve(): keep symlinked trees movable
             except ValueError:
-                record["path"] = str(audio)
+                record["path"] = os.path.abspath(audio)
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     tmp.replace(path)
     return path

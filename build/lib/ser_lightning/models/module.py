@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
-from typing_extensions import override
 from torch import nn
 from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
+from typing_extensions import override
 
+from .adversarial import DomainClassifier, ganin_coefficient
 from .backbones import Backbone
 from .finetuning import count_parameters
-from .metrics import SCALARS, confusion_markdown, ser_metrics
+from .metrics import SCALARS, confusion_markdown, group_key, ser_metrics
 from .pooling import MeanPooling, Pooling
+from .transfer import load_initial_weights
 
 
 class EmotionRecognizer(LightningModule):
@@ -40,9 +42,19 @@ class EmotionRecognizer(LightningModule):
         weight_decay: AdamW weight decay (both groups).
         warmup: linear warm-up before cosine decay: a fraction of all training steps when below 1
             (0.1 = the first 10%), else a number of steps.
-        class_weights: cross-entropy weight per class (in ``label_names`` order); null for none.
+        class_weights: cross-entropy weight per class (in ``label_names`` order); ``auto`` for inverse class
+            frequencies of the training split (``N / (C * n_c)``, computed when fit starts); null for none.
         group_by: batch metadata keys whose values get their own test metrics
-            (``role``: source/target, ``language``, ``corpus``, ``speaker``).
+            (``role``: source/target, ``language``, ``corpus``, ``speaker``). With the DataModule's
+            ``test_snrs`` each group is also reported per SNR (``test/ua/target/snr10``).
+        init_from: a checkpoint whose weights start this model (weights only: a second stage of
+            training; a resumed run restores its own checkpoint instead). A classifier for other classes
+            is re-initialised, the same classes in another order are re-ordered; both are logged.
+        domain_adversarial: weight of the domain-adversarial loss (source vs target language, behind a
+            gradient-reversal layer; needs the DataModule's ``unlabelled_target``); 0 turns it off.
+        domain_schedule: the reversal strength over training: ``ganin`` (0 rising to 1, as in Ganin &
+            Lempitsky 2015) or ``constant`` (1 throughout).
+        domain_hidden: width of the domain classifier's hidden layer.
     """
 
     def __init__(
@@ -57,8 +69,12 @@ class EmotionRecognizer(LightningModule):
         lr_head: float = 1e-3,
         weight_decay: float = 0.01,
         warmup: float = 0.1,
-        class_weights: Sequence[float] | None = None,
+        class_weights: Sequence[float] | Literal["auto"] | None = None,
         group_by: Sequence[str] = ("role", "language"),
+        init_from: str | None = None,
+        domain_adversarial: float = 0.0,
+        domain_schedule: Literal["ganin", "constant"] = "ganin",
+        domain_hidden: int = 64,
     ) -> None:
         super().__init__()
         with warnings.catch_warnings():  # Lightning warns about modules in hparams; they are dropped just below
@@ -69,36 +85,77 @@ class EmotionRecognizer(LightningModule):
                 del self.hparams[key]
         if label_names is not None and len(label_names) != num_classes:
             raise ValueError(f"Got {len(label_names)} label names for {num_classes} classes.")
-        if class_weights is not None and len(class_weights) != num_classes:
+        if class_weights is not None and class_weights != "auto" and len(class_weights) != num_classes:
             raise ValueError(f"Got {len(class_weights)} class weights for {num_classes} classes.")
         self.backbone = backbone
         self.pooling = pooling if pooling is not None else MeanPooling()
-        width = self.pooling.build(backbone.num_layers, backbone.hidden_size)
+        width = pooled_width = self.pooling.build(backbone.num_layers, backbone.hidden_size)
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         if head_hidden:
             layers += [nn.Linear(width, head_hidden), nn.ReLU(), nn.Dropout(dropout)]
             width = head_hidden
         self.head = nn.Sequential(*layers, nn.Linear(width, num_classes))
-        weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
+        if domain_adversarial < 0:
+            raise ValueError(f"domain_adversarial must be 0 (off) or a positive loss weight, got {domain_adversarial}.")
+        self.domain_classifier = DomainClassifier(pooled_width, domain_hidden) if domain_adversarial else None
+        if class_weights == "auto":
+            weights = torch.ones(num_classes)  # filled from the training split in on_fit_start; saved with the weights
+        else:
+            weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
         self.loss_fn = nn.CrossEntropyLoss(weight=weights)
         self.label_names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
         self.train_metrics = ser_metrics(num_classes).clone(prefix="train/")
         self.val_metrics = ser_metrics(num_classes).clone(prefix="val/")
         self.test_metrics = nn.ModuleDict()
         self.test_results: dict[str, dict[str, float]] = {}
+        self._initialised_from: str | None = None
+
+    @override
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.init_from and not self._initialised_from:
+            messages = load_initial_weights(self, self.hparams.init_from, self.label_names, classifier=f"head.{len(self.head) - 1}")
+            self._initialised_from = self.hparams.init_from
+            rank_zero_info(f"Weights from {self.hparams.init_from} (weights only)" + "".join(f"; {m}" for m in messages) + ".")
+
+    @override
+    def on_fit_start(self) -> None:
+        self._log_trainable_parameters()
+        if self.hparams.class_weights == "auto":
+            counts = getattr(self.trainer.datamodule, "train_label_counts", None)
+            if counts is None:
+                raise ValueError("class_weights: auto needs a DataModule with train_label_counts() (any SERDataModule); give the weights as a list instead.")
+            weights = inverse_frequency_weights(counts(), self.label_names)
+            self.loss_fn.weight.copy_(weights)
+            rank_zero_info("Class weights from the training split: " + ", ".join(f"{n} {w:.3f}" for n, w in zip(self.label_names, weights.tolist())))
+
+    def embed(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Pooled utterance vectors [B, D] for zero-padded waves [B, T] with their lengths [B]."""
+        hidden_states, frame_lengths = self.backbone(waves, lengths)
+        return self.pooling(hidden_states, frame_lengths)
 
     @override
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class logits [B, num_classes] for zero-padded waves [B, T] with their lengths [B]."""
-        hidden_states, frame_lengths = self.backbone(waves, lengths)
-        return self.head(self.pooling(hidden_states, frame_lengths))
+        return self.head(self.embed(waves, lengths))
 
     def _step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self(batch["waves"], batch["lengths"])
         return logits, self.loss_fn(logits.float(), batch["labels"])
 
-    @override
-    def on_fit_start(self) -> None:
+    def _domain_loss(self, labelled: dict[str, Any], unlabelled: dict[str, Any] | None, pooled: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of the domain classifier on source (0) and target (1) vectors, gradient reversed."""
+        if unlabelled is None:
+            raise ValueError("domain_adversarial needs unlabelled target audio: set the DataModule's unlabelled_target: true (and adaptation_speakers).")
+        progress = self.global_step / max(1.0, float(self.trainer.estimated_stepping_batches)) if self._trainer else 0.0
+        coefficient = ganin_coefficient(progress) if self.hparams.domain_schedule == "ganin" else 1.0
+        target = self.embed(unlabelled["waves"], unlabelled["lengths"])
+        domains = torch.tensor([role == "target" for role in labelled["meta"]["role"]] + [True] * len(target), device=pooled.device).long()
+        logits = self.domain_classifier(torch.cat([pooled, target]), coefficient)
+        loss = nn.functional.cross_entropy(logits.float(), domains)
+        self.log_dict({"train/domain_loss": loss, "train/domain_coefficient": coefficient}, batch_size=len(domains))
+        return loss
+
+    def _log_trainable_parameters(self) -> None:
         trainable, total = count_parameters(self.backbone)
         head_trainable, _ = count_parameters(nn.ModuleList([self.pooling, self.head]))
         idle = sum(1 for module in self.backbone.modules() if not module.training)
@@ -111,10 +168,15 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        logits, loss = self._step(batch)
-        self.train_metrics.update(logits, batch["labels"])
+        labelled, unlabelled = (batch["labelled"], batch.get("unlabelled")) if "labelled" in batch else (batch, None)
+        pooled = self.embed(labelled["waves"], labelled["lengths"])
+        logits = self.head(pooled)
+        loss = self.loss_fn(logits.float(), labelled["labels"])
+        self.train_metrics.update(logits, labelled["labels"])
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(logits))
+        if self.domain_classifier is not None:
+            loss = loss + self.hparams.domain_adversarial * self._domain_loss(labelled, unlabelled, pooled)
         return loss
 
     @override
@@ -127,27 +189,36 @@ class EmotionRecognizer(LightningModule):
     @override
     def on_test_epoch_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
-        groups = ["all"]
+        groups, snrs = ["all"], ["clean"]
         if hasattr(datamodule, "test_group_values"):
             groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
-        self.test_metrics = nn.ModuleDict({g: ser_metrics(self.hparams.num_classes, confusion=True) for g in groups}).to(self.device)
+            snrs = datamodule.test_group_values("snr")
+        keys = [group_key(group, snr) for group in groups for snr in snrs]
+        self.test_metrics = nn.ModuleDict({key: ser_metrics(self.hparams.num_classes, confusion=True) for key in keys}).to(self.device)
+
+    def _row_groups(self, meta: dict[str, list], size: int) -> list[list[str]]:
+        """The test group keys each of a batch's ``size`` utterances counts towards."""
+        snrs = meta.get("snr") or ["clean"] * size
+        return [
+            [group_key("all", snr)] + [group_key(meta[key][row], snr) for key in self.hparams.group_by if key in meta]
+            for row, snr in enumerate(snrs)
+        ]
 
     @override
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         logits = self(batch["waves"], batch["lengths"])
         labels = batch["labels"]
-        self.test_metrics["all"].update(logits, labels)
-        for key in self.hparams.group_by:
-            values = batch["meta"].get(key)
-            if values is None:
-                continue
-            for group in sorted(set(values)):
-                if group not in self.test_metrics:
-                    if self.trainer.world_size > 1:
-                        raise RuntimeError(f"Test group {group!r} ({key}) was not announced by the DataModule; under DDP every rank must know the groups before testing.")
-                    self.test_metrics[group] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
-                rows = torch.tensor([v == group for v in values], device=labels.device)
-                self.test_metrics[group].update(logits[rows], labels[rows])
+        rows_of: dict[str, list[int]] = {}
+        for row, keys in enumerate(self._row_groups(batch["meta"], len(labels))):
+            for key in keys:
+                rows_of.setdefault(key, []).append(row)
+        for key, rows in rows_of.items():
+            if key not in self.test_metrics:
+                if self.trainer.world_size > 1:
+                    raise RuntimeError(f"Test group {key!r} was not announced by the DataModule; under DDP every rank must know the groups before testing.")
+                self.test_metrics[key] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
+            index = torch.tensor(rows, device=labels.device)
+            self.test_metrics[key].update(logits[index], labels[index])
 
     @override
     def on_test_epoch_end(self) -> None:
@@ -172,7 +243,7 @@ class EmotionRecognizer(LightningModule):
     @override
     def configure_optimizers(self) -> dict[str, Any]:
         backbone = [p for p in self.backbone.parameters() if p.requires_grad]
-        head = [p for module in (self.pooling, self.head) for p in module.parameters() if p.requires_grad]
+        head = [p for module in (self.pooling, self.head, self.domain_classifier) if module is not None for p in module.parameters() if p.requires_grad]
         groups = [{"params": head, "lr": self.hparams.lr_head, "name": "head"}]
         if backbone:
             groups.append({"params": backbone, "lr": self.hparams.lr_backbone, "name": "backbone"})
@@ -186,3 +257,14 @@ class EmotionRecognizer(LightningModule):
             warmup_steps = int(warmup) if warmup >= 1 else 0
             scheduler = get_constant_schedule_with_warmup(optimizer, warmup_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def inverse_frequency_weights(counts: Sequence[int], label_names: Sequence[str]) -> torch.Tensor:
+    """Per-class loss weights ``N / (C * n_c)`` (1 for every class when balanced); a class with no example is an error."""
+    counts_t = torch.tensor(list(counts), dtype=torch.float32)
+    if len(counts_t) != len(label_names):
+        raise ValueError(f"Got {len(counts_t)} class counts for {len(label_names)} classes.")
+    empty = [name for name, count in zip(label_names, counts) if count == 0]
+    if empty:
+        raise ValueError(f"class_weights: auto: classes {empty} have no training utterance; drop them from the label space or give weights by hand.")
+    return counts_t.sum() / (len(counts_t) * counts_t)

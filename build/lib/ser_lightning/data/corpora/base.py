@@ -6,8 +6,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Sequence
 
-from ..audio import probe
+from ..labels import native_labels
 from ..manifest import ManifestError, Utterance
+from ..probe_cache import cached_probes, probe_cache_file
 
 
 class Corpus(ABC):
@@ -15,7 +16,8 @@ class Corpus(ABC):
 
     ``languages`` keeps only utterances in those languages (None keeps all), so one multilingual
     corpus can serve as a source in some languages and a target in others. Parsers know nothing
-    of torch; they read the tree as distributed.
+    of torch; they read the tree as distributed. Header probes are cached outside the corpus
+    (see :mod:`~ser_lightning.data.probe_cache`), so a second load of an unchanged tree reads no headers.
 
     Args:
         root: the corpus folder as distributed (or as written by the generator).
@@ -37,6 +39,10 @@ class Corpus(ABC):
     def parse(self) -> list[Utterance]:
         """All utterances of the corpus, with labels in the corpus's own words."""
 
+    def native_labels(self) -> tuple[str, ...]:
+        """The corpus's own emotion words (the ``native`` label space); real corpora read them from their code table."""
+        return native_labels(self.name)
+
     def load(self, check_audio: bool = True) -> list[Utterance]:
         """Parsed, language-filtered utterances; with ``check_audio`` every file's header is read (durations filled).
 
@@ -53,13 +59,9 @@ class Corpus(ABC):
             if not utterances:
                 raise ManifestError(f"{self.name} corpus at {self.root} has no utterances in languages {self.languages} (it has {found}).")
         if check_audio:
-            utterances = [self._checked(u) for u in utterances]
+            probes = cached_probes([u.path for u in utterances], probe_cache_file(type(self).__name__, self.root))
+            utterances = [u.with_(duration=duration, sample_rate=rate) for u, (duration, rate) in zip(utterances, probes)]
         return utterances
-
-    @staticmethod
-    def _checked(utt: Utterance) -> Utterance:
-        duration, rate = probe(utt.path)
-        return utt.with_(duration=duration, sample_rate=rate)
 
     def __repr__(self) -> str:
         langs = f", languages={self.languages}" if self.languages else ""

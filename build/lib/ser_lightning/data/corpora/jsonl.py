@@ -1,31 +1,70 @@
-"""Any corpus described by a JSONL manifest (one record per utterance; see ``data/manifest.py``)."""
+"""Any corpus described by a manifest: JSON Lines (see ``data/manifest.py``) or a CSV/TSV table with a column mapping."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
-from ..manifest import ManifestError, Utterance, read_manifest
+from ..manifest import ManifestError, Utterance, read_manifest, utterance_from_dict
 from .base import Corpus
+
+TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
+
+
+def read_table(path: Path, columns: Mapping[str, str], defaults: Mapping[str, str]) -> list[Utterance]:
+    """Records from a CSV/TSV file: ``columns`` maps record fields to column names, ``defaults`` fills absent fields.
+
+    Columns not named in ``columns`` keep their own name (a ``speaker`` column is the speaker); any other
+    column goes to ``extra``. Relative paths are resolved against the table's folder.
+    """
+    if not path.is_file():
+        raise ManifestError(f"Manifest {path} does not exist; create it or point the corpus at the right file.")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle, delimiter=TABLE_SUFFIXES[path.suffix.lower()])
+        header = reader.fieldnames or []
+        missing = sorted(column for column in columns.values() if column not in header)
+        if missing:
+            raise ManifestError(f"{path}: the column mapping names {missing}, but the header has {header}; fix `columns`.")
+        renamed = {column: field for field, column in columns.items()}
+        utterances = []
+        for number, row in enumerate(reader, start=2):
+            record = {**defaults, **{renamed.get(column, column): value for column, value in row.items() if column is not None and value not in (None, "")}}
+            utterances.append(utterance_from_dict(record, path.parent, source=f"{path}:{number}"))
+    return utterances
 
 
 class ManifestCorpus(Corpus):
-    """A corpus given as a JSONL manifest (one record per utterance: path, label, speaker, language, corpus).
+    """A corpus given as a manifest: JSON Lines, or a CSV/TSV table whose columns are mapped in YAML.
+
+    Every record needs ``path``, ``label``, ``speaker``, ``language`` and ``corpus`` (``duration``,
+    ``sample_rate`` optional; anything else goes to ``extra``). Relative paths are resolved against
+    the manifest's folder. Labels are taken as written: they are the corpus's native words.
 
     Args:
-        root: the ``.jsonl`` file, or a folder holding ``manifest.jsonl``; relative audio paths resolve
-            against the manifest's folder.
-        languages: keep only utterances in these languages; null keeps all.
+        root: the ``.jsonl``, ``.csv`` or ``.tsv`` file, or a folder holding ``manifest.jsonl``.
+        languages: keep only these languages; None keeps all.
+        columns: record field -> column (or JSON key) name, e.g. ``{path: file, label: emotion, speaker: actor}``;
+            fields not named keep their own name.
+        defaults: values for fields the file lacks, e.g. ``{language: ur, corpus: mydata}``.
     """
 
     name = "manifest"
 
-    def __init__(self, root: str, languages: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        root: str,
+        languages: Sequence[str] | None = None,
+        columns: dict[str, str] | None = None,
+        defaults: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(root, languages)
+        self.columns = dict(columns or {})
+        self.defaults = dict(defaults or {})
 
     @property
     def manifest_path(self) -> Path:
-        return self.root if self.root.suffix == ".jsonl" else self.root / "manifest.jsonl"
+        return self.root if self.root.suffix.lower() in (".jsonl", *TABLE_SUFFIXES) else self.root / "manifest.jsonl"
 
     def prepare(self) -> None:
         super().prepare()
@@ -33,4 +72,10 @@ class ManifestCorpus(Corpus):
             raise ManifestError(f"No manifest at {self.manifest_path}; write one record per utterance there (see ser_lightning.data.manifest).")
 
     def parse(self) -> list[Utterance]:
-        return read_manifest(self.manifest_path)
+        path = self.manifest_path
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            return read_table(path, self.columns, self.defaults)
+        return read_manifest(path, columns=self.columns, defaults=self.defaults)
+
+    def native_labels(self) -> tuple[str, ...]:
+        return tuple(sorted({u.label for u in self.parse()}))

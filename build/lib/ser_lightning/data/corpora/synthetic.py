@@ -9,6 +9,7 @@ from typing import Sequence
 
 from lightning.pytorch.utilities import rank_zero_info
 
+from ..labels import CATEGORICAL4
 from ..manifest import ManifestError, Utterance, read_manifest
 from ..synthetic import LANGUAGES, SynthesisSpec, synthesize_corpus
 from .base import Corpus
@@ -74,6 +75,9 @@ class SyntheticCorpus(Corpus):
         start = time.perf_counter()
         utterances = synthesize_corpus(self.root, self.spec)
         rank_zero_info(f"Wrote {len(utterances)} utterances to {self.manifest_path} in {time.perf_counter() - start:.1f} s.")
+
+    def native_labels(self) -> tuple[str, ...]:
+        return CATEGORICAL4
 
     def parse(self) -> list[Utterance]:
         if not self.manifest_path.is_file():
