@@ -175,7 +175,11 @@ class CrossLingualDataModule(SERDataModule):
 
 
 class SyntheticDataModule(SERDataModule):
-    """In-corpus experiments on the embedded synthetic corpus (generated under ``root`` on first use)."""
+    """A DataModule for in-corpus experiments on the demo corpus (:class:`SyntheticCorpus`, written under ``root`` on first use).
+
+    The generation arguments are those of :class:`SyntheticCorpus` (``synth_seed`` is its ``seed``;
+    ``languages`` are generated and all used); the rest go to :class:`SERDataModule`.
+    """
 
     def __init__(
         self,
@@ -186,6 +190,7 @@ class SyntheticDataModule(SERDataModule):
         shift: float = 1.0,
         remap: float = 0.6,
         synth_seed: int = 0,
+        noise_floor_db: tuple[float, float] | None = (45.0, 60.0),
         **kwargs: Any,
     ) -> None:
         corpus = SyntheticCorpus(
@@ -196,5 +201,6 @@ class SyntheticDataModule(SERDataModule):
             shift=shift,
             remap=remap,
             seed=synth_seed,
+            noise_floor_db=noise_floor_db,
         )
         super().__init__(corpora=[corpus], **kwargs)
