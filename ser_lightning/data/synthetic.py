@@ -168,19 +168,22 @@ _JITTER_SD = np.array([20.0, 10.0, 15.0, 20.0])
 _PROSODY_LOW = np.array([80, 0, 0, 0])
 _PROSODY_HIGH = np.array([450, 99, 99, 200])
 
-# espeak-ng variants (voices/!v) that sound like adult human speakers in all four languages: no robots,
-# whispers, croaks, heavy echo, children or formants moved far from human values, and no two variants
-# with nearly the same average spectrum (steph3 = steph2, klatt6 = adam, michel = miguel, ... left out).
-# aunty and f4, steph and steph2 are close in spectrum but differ in pitch contour and voicing.
+# espeak-ng variants (voices/!v) meant to sound like adult speakers, all of which speak the four
+# languages: no robots, whispers, croaks, long echoes, children or formants far from human values, and
+# no near-copies (steph3 of steph2, klatt6 of adam, michel of miguel, ...). Each language's speakers
+# 1-3 of a gender take the first 12 of its pool; only a 4th (7 or 8 speakers per language) takes one of
+# the last 4, which hold the two female variants that keep an envelope close to another's (steph2 has
+# steph's formants and pitch, aunty f4's formants): speaker warp and pitch offset alone tell those apart.
 FEMALE_VARIANTS: tuple[str, ...] = (
-    "f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie",
-    "anika", "aunty", "belinda", "linda", "steph", "steph2", "shelby", "grandma",
+    "f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie", "anika", "belinda", "linda", "steph",
+    "shelby", "grandma", "aunty", "steph2",
 )  # fmt: skip
 MALE_VARIANTS: tuple[str, ...] = (
-    "m1", "m2", "m3", "m4", "m6", "m7", "m8", "Alex",
-    "Mario", "Reed", "adam", "david", "edward", "john", "max", "pablo",
+    "m1", "m2", "m3", "m4", "m6", "m7", "m8", "Alex", "Mario", "adam", "david", "edward",
+    "Reed", "john", "max", "pablo",
 )  # fmt: skip
 _VARIANTS = {"f": FEMALE_VARIANTS, "m": MALE_VARIANTS}
+_FIRST_CHOICE = 3 * len(LANGUAGES)  # variants for speakers 1-3 of each gender in every language
 # Speakers alternate female, male, female, ... and every language has its own share of each pool.
 MAX_SPEAKERS_PER_LANGUAGE = min(2 * (len(FEMALE_VARIANTS) // len(LANGUAGES)), 2 * (len(MALE_VARIANTS) // len(LANGUAGES)) + 1)
 
@@ -222,12 +225,14 @@ class SynthesisSpec:
             raise ValueError(f"languages must be a non-empty list without repeats, got {list(self.languages)}.")
         for language in self.languages:
             _check_language(language)
-        if not 1 <= self.speakers_per_language <= MAX_SPEAKERS_PER_LANGUAGE:
+        if self.speakers_per_language < 1:
+            raise ValueError(f"speakers_per_language must be at least 1, got {self.speakers_per_language}.")
+        if self.speakers_per_language > MAX_SPEAKERS_PER_LANGUAGE:
             raise ValueError(
-                f"speakers_per_language must be between 1 and {MAX_SPEAKERS_PER_LANGUAGE}, got {self.speakers_per_language}: "
-                f"every speaker of the corpus has its own espeak-ng variant, and {len(FEMALE_VARIANTS)} female and "
-                f"{len(MALE_VARIANTS)} male variants shared by {len(LANGUAGES)} languages give at most "
-                f"{MAX_SPEAKERS_PER_LANGUAGE} speakers per language."
+                f"speakers_per_language={self.speakers_per_language} asks for more voices than there are: every speaker "
+                f"of the corpus has its own espeak-ng variant, and the {len(FEMALE_VARIANTS)} female and "
+                f"{len(MALE_VARIANTS)} male variants used, shared by {len(LANGUAGES)} languages, give at most "
+                f"{MAX_SPEAKERS_PER_LANGUAGE} speakers per language; use more sentences per speaker for more data."
             )
         if not 1 <= self.sentences_per_language <= _SHIPPED_SENTENCES:
             raise ValueError(
@@ -239,13 +244,13 @@ class SynthesisSpec:
         if self.sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {self.sample_rate}.")
         if self.noise_floor_db is not None:
-            floor = tuple(float(x) for x in self.noise_floor_db)
-            if len(floor) != 2 or not 0.0 < floor[0] <= floor[1]:
+            floor = self.noise_floor_db
+            if isinstance(floor, str) or len(floor) != 2 or not 0.0 < float(floor[0]) <= float(floor[1]):
                 raise ValueError(
                     f"noise_floor_db must be [low, high] in dB below the speech level with 0 < low <= high "
-                    f"(e.g. [45, 60]), or None for digital silence; got {self.noise_floor_db}."
+                    f"(e.g. [45, 60]), or None for digital silence; got {self.noise_floor_db!r}."
                 )
-            object.__setattr__(self, "noise_floor_db", floor)
+            object.__setattr__(self, "noise_floor_db", (float(floor[0]), float(floor[1])))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (tuples as lists), including ``version``."""
@@ -328,7 +333,10 @@ def speaker_plan(spec: SynthesisSpec) -> list[Speaker]:
     leaves the others unchanged.
     """
     order = _rng(spec.seed, _VOICE_STREAM)
-    variant_order = {gender: order.permutation(len(variants)) for gender, variants in _VARIANTS.items()}
+    variant_order = {
+        gender: np.concatenate([order.permutation(_FIRST_CHOICE), _FIRST_CHOICE + order.permutation(len(variants) - _FIRST_CHOICE)])
+        for gender, variants in _VARIANTS.items()
+    }
     speakers = []
     for language in spec.languages:
         index = LANGUAGES.index(language)
