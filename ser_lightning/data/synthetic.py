@@ -12,8 +12,8 @@ library, driven through ``ctypes``) and written as a 16-bit mono WAV.
 
 Speakers: every speaker of the corpus has a voice of its own, so a held-out or target speaker is a
 voice no training speaker has: a distinct espeak-ng variant (no two speakers of any language share
-one; female speakers get female variants), a vocal-tract warp that scales formants and pitch by up
-to 8 %, and a pitch offset. :func:`speaker_plan` lists them. Each speaker is recorded at its own
+one; female speakers get female variants), a vocal-tract warp that scales formants and pitch by
+about +-8 %, and a pitch offset. :func:`speaker_plan` lists them. Each speaker is recorded at its own
 level over a seeded noise floor 45-60 dB below its speech (between white and pink noise), as real
 recordings are: the files hold no digital silence.
 
@@ -173,7 +173,8 @@ _PROSODY_HIGH = np.array([450, 99, 99, 200])
 # no near-copies (steph3 of steph2, klatt6 of adam, michel of miguel, ...). Each language's speakers
 # 1-3 of a gender take the first 12 of its pool; only a 4th (7 or 8 speakers per language) takes one of
 # the last 4, which hold the two female variants that keep an envelope close to another's (steph2 has
-# steph's formants and pitch, aunty f4's formants): speaker warp and pitch offset alone tell those apart.
+# steph's formants and pitch, aunty f4's formants; aunty differs in pitch and flutter, and steph2's
+# speakers get a vocal tract at least 6 % shorter than steph's through their warp ranges).
 FEMALE_VARIANTS: tuple[str, ...] = (
     "f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie", "anika", "belinda", "linda", "steph",
     "shelby", "grandma", "aunty", "steph2",
@@ -189,6 +190,7 @@ MAX_SPEAKERS_PER_LANGUAGE = min(2 * (len(FEMALE_VARIANTS) // len(LANGUAGES)), 2 
 
 _SPEAKER_PITCH_SD = 8.0  # espeak pitch units (0-99 scale)
 _WARP_RANGE = (0.92, 1.08)  # formant and pitch scale, as vocal tract lengths vary within a gender
+_VARIANT_WARP_RANGE = {"steph": (0.92, 1.0), "steph2": (1.06, 1.14)}  # keeps these two voices apart
 _WARP_STEP_HZ = 50  # warped source rates are multiples of this, keeping resampling kernels small
 _LEVEL_RANGE_DBFS = (-26.0, -20.0)  # a speaker's mean speech RMS
 _FLOOR_TILT_RANGE = (0.0, 1.0)  # noise floor power spectrum ~ 1 / f**tilt: 0 white, 1 pink
@@ -347,14 +349,15 @@ def speaker_plan(spec: SynthesisSpec) -> list[Speaker]:
             pitch_offset = float(rng.normal(0.0, _SPEAKER_PITCH_SD))
             warp, level, floor_position, tilt = (float(x) for x in rng.uniform(size=4))
             floor_db = None if spec.noise_floor_db is None else _between(spec.noise_floor_db, floor_position)
+            variant = _VARIANTS[gender][slot]
             speakers.append(
                 Speaker(
                     name=f"{language}_{gender}{number}",
                     language=language,
                     gender=gender,
-                    variant=_VARIANTS[gender][slot],
+                    variant=variant,
                     pitch_offset=pitch_offset,
-                    warp=_between(_WARP_RANGE, warp),
+                    warp=_between(_VARIANT_WARP_RANGE.get(variant, _WARP_RANGE), warp),
                     level_dbfs=_between(_LEVEL_RANGE_DBFS, level),
                     floor_db=floor_db,
                     floor_tilt=_between(_FLOOR_TILT_RANGE, tilt),
