@@ -52,6 +52,7 @@ import multiprocessing
 import os
 import threading
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -476,16 +477,37 @@ def _noise_floor(length: int, tilt: float, rng: np.random.Generator, sample_rate
     """Gaussian noise of unit RMS whose power spectrum falls as 1/f**tilt (flat below 50 Hz, no DC).
 
     Drawn in the frequency domain (independent Gaussian real and imaginary parts, i.e. the spectrum of
-    white Gaussian noise) at a power-of-two length, which keeps it to one fast inverse FFT.
+    white Gaussian noise) at a length with only small prime factors, so one inverse FFT is fast.
     """
-    size = 1 << max(length - 1, 1).bit_length()
+    size = _fast_length(length)
     bins = size // 2 + 1
-    spectrum = rng.standard_normal(bins) + 1j * rng.standard_normal(bins)
-    frequencies = np.maximum(np.fft.rfftfreq(size, 1.0 / sample_rate), _FLOOR_LOW_CUT_HZ)
-    spectrum *= frequencies ** (-tilt / 2.0)
-    spectrum[0] = 0.0
+    spectrum = (rng.standard_normal(bins) + 1j * rng.standard_normal(bins)) * _floor_shape(size, tilt, sample_rate)
     noise = np.fft.irfft(spectrum, size)[:length]
     return noise / max(float(np.sqrt(np.mean(noise**2))), 1e-12)
+
+
+@lru_cache(maxsize=256)
+def _floor_shape(size: int, tilt: float, sample_rate: int) -> np.ndarray:
+    """Amplitude of each rFFT bin for a 1/f**tilt power spectrum, flat below 50 Hz, with DC removed."""
+    shape = np.maximum(np.fft.rfftfreq(size, 1.0 / sample_rate), _FLOOR_LOW_CUT_HZ) ** (-tilt / 2.0)
+    shape[0] = 0.0
+    return shape
+
+
+def _fast_length(n: int) -> int:
+    """The smallest number >= n whose prime factors are all 2, 3 or 5 (the FFT's fast sizes)."""
+    best = 1 << max(n - 1, 1).bit_length()
+    five = 1
+    while five < best:
+        three = five
+        while three < best:
+            two = three
+            while two < n:
+                two *= 2
+            best = min(best, two)
+            three *= 3
+        five *= 5
+    return best
 
 
 def _to_int16(audio: np.ndarray) -> np.ndarray:
