@@ -163,6 +163,7 @@ def test_failed_synthesis_names_voice_and_text_and_leaves_no_manifest(tmp_path, 
 def test_synth_command_writes_a_corpus(tmp_path):
     out = tmp_path / "cli"
     args = ["synth", "--out", str(out), "--languages", "it", "--speakers", "1", "--sentences", "1", "--seed", "3"]
+    args += ["--noise-floor-db", "50", "55"]
     result = subprocess.run(
         [sys.executable, "-m", "ser_lightning.data", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
     )
@@ -170,7 +171,8 @@ def test_synth_command_writes_a_corpus(tmp_path):
     assert f"Wrote {len(EMOTIONS)} utterances to {out}" in result.stdout
     utterances = read_manifest(out / "manifest.jsonl")
     assert {(u.language, u.speaker) for u in utterances} == {("it", "it_f1")}
-    assert json.loads((out / "synthesis.json").read_text())["seed"] == 3
+    written = json.loads((out / "synthesis.json").read_text())
+    assert (written["seed"], written["noise_floor_db"], written["version"]) == (3, [50.0, 55.0], GENERATOR_VERSION)
 
 
 def test_synth_command_rejects_bad_arguments(tmp_path, capsys):
@@ -180,6 +182,12 @@ def test_synth_command_rejects_bad_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["synth", "--out", str(tmp_path), "--sentences", "1000"])
     assert "sentences_per_language" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(tmp_path), "--noise-floor-db", "60", "45"])
+    assert "noise_floor_db must be [low, high]" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(tmp_path), "--noise-floor-db", "50", "55", "--no-noise-floor"])
+    assert "not allowed with argument" in capsys.readouterr().err
     assert not (tmp_path / "manifest.jsonl").exists()
 
 
@@ -212,7 +220,8 @@ def test_a_speaker_does_not_depend_on_the_other_languages_or_speakers():
 
 
 def test_more_speakers_than_voices_is_a_clear_error():
-    with pytest.raises(ValueError, match=rf"speakers_per_language={MAX_SPEAKERS_PER_LANGUAGE + 1} .* own espeak-ng variant.* at most {MAX_SPEAKERS_PER_LANGUAGE}"):
+    too_many = MAX_SPEAKERS_PER_LANGUAGE + 1
+    with pytest.raises(ValueError, match=rf"speakers_per_language={too_many} .* own espeak-ng variant.* at most {too_many - 1}"):
         SynthesisSpec(speakers_per_language=MAX_SPEAKERS_PER_LANGUAGE + 1)
 
 
