@@ -11,15 +11,21 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from ser_lightning.data import SyntheticCorpus
 from ser_lightning.data.__main__ import main
-from ser_lightning.data.manifest import read_manifest
+from ser_lightning.data.manifest import ManifestError, read_manifest
 from ser_lightning.data.synthetic import (
     CORPUS_NAME,
     EMOTIONS,
+    FEMALE_VARIANTS,
+    GENERATOR_VERSION,
     LANGUAGES,
+    MALE_VARIANTS,
+    MAX_SPEAKERS_PER_LANGUAGE,
     SENTENCES,
     SynthesisSpec,
     emotion_profile,
+    speaker_plan,
     synthesize_corpus,
 )
 
@@ -149,7 +155,7 @@ def test_failed_synthesis_names_voice_and_text_and_leaves_no_manifest(tmp_path, 
     synthesize_corpus(tmp_path, tiny)
     assert (tmp_path / "manifest.jsonl").exists()
     monkeypatch.setitem(SENTENCES, "it", ("",) * len(SENTENCES["it"]))
-    with pytest.raises(RuntimeError, match=r"no speech .* voice 'it\+f\d' and text ''"):
+    with pytest.raises(RuntimeError, match=r"no speech .* voice 'it\+\w+' and text ''"):
         synthesize_corpus(tmp_path, tiny)
     assert not (tmp_path / "manifest.jsonl").exists()
 
@@ -157,6 +163,7 @@ def test_failed_synthesis_names_voice_and_text_and_leaves_no_manifest(tmp_path, 
 def test_synth_command_writes_a_corpus(tmp_path):
     out = tmp_path / "cli"
     args = ["synth", "--out", str(out), "--languages", "it", "--speakers", "1", "--sentences", "1", "--seed", "3"]
+    args += ["--noise-floor-db", "50", "55"]
     result = subprocess.run(
         [sys.executable, "-m", "ser_lightning.data", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
     )
@@ -164,7 +171,8 @@ def test_synth_command_writes_a_corpus(tmp_path):
     assert f"Wrote {len(EMOTIONS)} utterances to {out}" in result.stdout
     utterances = read_manifest(out / "manifest.jsonl")
     assert {(u.language, u.speaker) for u in utterances} == {("it", "it_f1")}
-    assert json.loads((out / "synthesis.json").read_text())["seed"] == 3
+    written = json.loads((out / "synthesis.json").read_text())
+    assert (written["seed"], written["noise_floor_db"], written["version"]) == (3, [50.0, 55.0], GENERATOR_VERSION)
 
 
 def test_synth_command_rejects_bad_arguments(tmp_path, capsys):
@@ -174,4 +182,91 @@ def test_synth_command_rejects_bad_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["synth", "--out", str(tmp_path), "--sentences", "1000"])
     assert "sentences_per_language" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(tmp_path), "--noise-floor-db", "60", "45"])
+    assert "noise_floor_db must be [low, high]" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(tmp_path), "--noise-floor-db", "50", "55", "--no-noise-floor"])
+    assert "not allowed with argument" in capsys.readouterr().err
     assert not (tmp_path / "manifest.jsonl").exists()
+
+
+def longest_zero_run(samples: np.ndarray) -> int:
+    edges = np.diff(np.r_[0, (samples == 0).astype(np.int8), 0])
+    return int(max((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0), 0))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_two_speakers_of_the_corpus_share_a_voice(seed):
+    speakers = speaker_plan(SynthesisSpec(speakers_per_language=MAX_SPEAKERS_PER_LANGUAGE, seed=seed))
+    assert len(speakers) == len(LANGUAGES) * MAX_SPEAKERS_PER_LANGUAGE >= 4 * 8
+    assert len({s.variant for s in speakers}) == len(speakers)
+    assert len({s.name for s in speakers}) == len(speakers)
+    for s in speakers:
+        assert s.variant in (FEMALE_VARIANTS if s.gender == "f" else MALE_VARIANTS)
+    warps = {s.variant: s.warp for s in speakers}
+    assert 0.9 <= min(warps.values()) < max(warps.values()) <= 1.15
+    assert warps["steph2"] >= 1.06 * warps["steph"]  # same formants and pitch: apart by vocal tract length
+    first_three = speaker_plan(SynthesisSpec(speakers_per_language=6, seed=seed))
+    assert not {s.variant for s in first_three} & {"steph2", "aunty"}  # close to steph and f4: only for a 4th speaker
+    other_seed = speaker_plan(SynthesisSpec(speakers_per_language=MAX_SPEAKERS_PER_LANGUAGE, seed=seed + 3))
+    assert [s.variant for s in other_seed] != [s.variant for s in speakers]
+
+
+def test_a_speaker_does_not_depend_on_the_other_languages_or_speakers():
+    full = speaker_plan(SynthesisSpec(speakers_per_language=MAX_SPEAKERS_PER_LANGUAGE))
+    urdu_pair = speaker_plan(SynthesisSpec(languages=("ur",), speakers_per_language=2))
+    assert urdu_pair == [s for s in full if s.language == "ur"][:2]
+
+
+def test_more_speakers_than_voices_is_a_clear_error():
+    too_many = MAX_SPEAKERS_PER_LANGUAGE + 1
+    with pytest.raises(ValueError, match=rf"speakers_per_language={too_many} .* own espeak-ng variant.* at most {too_many - 1}"):
+        SynthesisSpec(speakers_per_language=MAX_SPEAKERS_PER_LANGUAGE + 1)
+
+
+def test_files_are_spoken_by_the_planned_voices(corpus):
+    _, utterances = corpus
+    planned = {s.name: f"{s.language}+{s.variant}" for s in speaker_plan(SMALL)}
+    assert {u.speaker: u.extra["voice"] for u in utterances} == planned
+
+
+@pytest.fixture(scope="module")
+def silent_corpus(tmp_path_factory: pytest.TempPathFactory) -> list:
+    """SMALL without a noise floor: the same speech, with exact digital silence between words."""
+    return synthesize_corpus(tmp_path_factory.mktemp("silent"), SynthesisSpec.from_dict({**SMALL.to_dict(), "noise_floor_db": None}))
+
+
+def test_recordings_have_a_noise_floor_at_the_planned_level_and_no_digital_silence(corpus, silent_corpus):
+    _, utterances = corpus
+    assert max(longest_zero_run(sf.read(u.path, dtype="int16")[0]) for u in silent_corpus) > 100
+    silent = {u.speaker + u.label + u.extra["sentence"]: sf.read(u.path, dtype="int16")[0] for u in silent_corpus}
+    for speaker in speaker_plan(SMALL):
+        assert -26.0 <= speaker.level_dbfs <= -20.0 and 45.0 <= speaker.floor_db <= 60.0
+        mine = [u for u in utterances if u.speaker == speaker.name]
+        waves = [sf.read(u.path, dtype="int16")[0] for u in mine]
+        assert max(longest_zero_run(w) for w in waves) <= 16  # a few isolated zero samples, no silent stretch
+        level = 10 * np.log10(np.mean([np.mean((w / 32768.0) ** 2) for w in waves]))
+        assert level == pytest.approx(speaker.level_dbfs, abs=0.1)
+        # the same spec without a floor gives the same speech, so the difference is the floor itself
+        floors = [w / 32768.0 - silent[u.speaker + u.label + u.extra["sentence"]] / 32768.0 for u, w in zip(mine, waves)]
+        floor_level = 10 * np.log10(np.mean(np.concatenate(floors) ** 2))
+        assert level - floor_level == pytest.approx(speaker.floor_db, abs=0.5)
+
+
+def test_noise_floor_range_is_checked():
+    for bad in [(60.0, 45.0), (0.0, 10.0), (50.0,), "45"]:
+        with pytest.raises(ValueError, match="noise_floor_db"):
+            SynthesisSpec(noise_floor_db=bad)
+    assert SynthesisSpec(noise_floor_db=[50, 50]).noise_floor_db == (50.0, 50.0)
+
+
+def test_a_tree_from_another_generator_version_is_refused_with_the_fix(tmp_path):
+    old = {key: value for key, value in SynthesisSpec().to_dict().items() if key not in ("version", "noise_floor_db")}
+    assert SynthesisSpec().to_dict()["version"] == GENERATOR_VERSION
+    with pytest.raises(ValueError, match=rf"version 1, .* writes version {GENERATOR_VERSION}.*delete"):
+        SynthesisSpec.from_dict(old)
+    (tmp_path / "synthesis.json").write_text(json.dumps(old))
+    (tmp_path / "manifest.jsonl").write_text("")
+    with pytest.raises(ManifestError, match=rf"{tmp_path}.*generator version 1.*delete {tmp_path}"):
+        SyntheticCorpus(str(tmp_path)).prepare()
