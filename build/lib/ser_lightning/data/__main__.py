@@ -31,6 +31,7 @@ def _synth(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
             remap=args.remap,
             seed=args.seed,
             sample_rate=args.sample_rate,
+            noise_floor_db=None if args.no_noise_floor else tuple(args.noise_floor_db),
         )
     except ValueError as error:
         parser.error(str(error))
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--shift", type=float, default=defaults.shift, help="per-language expression shift strength")
     synth.add_argument("--remap", type=float, default=defaults.remap, help="Urdu cue exchange strength")
     synth.add_argument("--sample-rate", type=int, default=defaults.sample_rate)
+    floor = synth.add_mutually_exclusive_group()
+    floor.add_argument(
+        "--noise-floor-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=list(defaults.noise_floor_db or ()),
+        help="range of each speaker's recording noise floor, in dB below its speech level",
+    )
+    floor.add_argument("--no-noise-floor", action="store_true", help="write exact digital silence instead of a noise floor")
     synth.set_defaults(run=_synth, command_parser=synth)
 
     manifest = commands.add_parser("manifest", help="write a JSONL manifest of a corpus folder as downloaded")

@@ -335,16 +335,18 @@ class CrossLingualDataModule(SERDataModule):
 
 
 class SyntheticDataModule(SERDataModule):
-    """In-corpus experiments on the embedded synthetic corpus (generated under ``root`` on first use).
+    """A DataModule for in-corpus experiments on the demo corpus (:class:`SyntheticCorpus`, written under ``root`` on first use).
 
     Args:
         root: folder of the generated corpus.
         languages: languages to generate and use (en, de, it, ur).
-        speakers_per_language: speakers generated per language.
+        speakers_per_language: speakers generated per language (at most 8: each has its own voice).
         sentences_per_language: sentences each speaker says in every emotion.
         shift: strength of the per-language expression shift (0: every language expresses emotions alike).
         remap: strength of Urdu's exchange of cues between emotion pairs (0: none).
         synth_seed: seed of the generated corpus (not of the split: that is ``seed``).
+        noise_floor_db: range [low, high] of each speaker's recording noise floor in dB below its speech;
+            null writes exact digital silence between words instead.
         **kwargs: the options of :class:`SERDataModule`.
     """
 
@@ -357,6 +359,7 @@ class SyntheticDataModule(SERDataModule):
         shift: float = 1.0,
         remap: float = 0.6,
         synth_seed: int = 0,
+        noise_floor_db: tuple[float, float] | None = (45.0, 60.0),
         **kwargs: Any,
     ) -> None:
         corpus = SyntheticCorpus(
@@ -367,5 +370,6 @@ class SyntheticDataModule(SERDataModule):
             shift=shift,
             remap=remap,
             seed=synth_seed,
+            noise_floor_db=noise_floor_db,
         )
         super().__init__(corpora=[corpus], **kwargs)

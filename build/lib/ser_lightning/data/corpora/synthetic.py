@@ -1,4 +1,4 @@
-"""The embedded demo corpus: multilingual emotional speech synthesised with espeak-ng on first use."""
+"""The demo corpus: multilingual emotional speech that the generator (``ser_lightning.data.synthetic``) writes on first use."""
 
 from __future__ import annotations
 
@@ -11,27 +11,33 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from ..labels import CATEGORICAL4
 from ..manifest import ManifestError, Utterance, read_manifest
-from ..synthetic import LANGUAGES, SynthesisSpec, synthesize_corpus
+from ..synthetic import GENERATOR_VERSION, LANGUAGES, SynthesisSpec, synthesize_corpus
 from .base import Corpus
 
 
 class SyntheticCorpus(Corpus):
-    """English/German/Italian/Urdu acted-emotion speech made by ``ser_lightning.data.synthetic``.
+    """The demo corpus (English/German/Italian/Urdu acted-emotion speech) as a corpus parser.
 
-    ``prepare()`` generates the tree under ``root`` when its manifest is missing; the generation
-    arguments are recorded in ``synthesis.json`` and a mismatch is an error rather than a silent
-    reuse of different data. ``languages`` filters what ``load()`` returns, while
-    ``synth_languages`` is what gets generated, so a source and a target entry can share one tree.
+    This class reads the corpus; the generator that writes it is ``ser_lightning.data.synthetic``
+    (see its docstring for voices, noise floor and emotion profiles), and ``SyntheticDataModule`` is
+    a DataModule for in-corpus experiments on it. ``prepare()`` generates the tree under ``root``
+    when its manifest is missing; the generation arguments and the generator version are recorded
+    in ``synthesis.json``, and a mismatch is an error rather than a silent reuse of different data.
+    ``languages`` filters what ``load()`` returns, while ``synth_languages`` is what gets generated,
+    so a source and a target entry can share one tree.
 
     Args:
-        root: folder of the generated corpus (created on first use).
-        languages: languages this entry uses (null: all generated ones).
-        synth_languages: languages generated into the tree (en, de, it, ur).
-        speakers_per_language: speakers generated per language.
-        sentences_per_language: sentences each speaker says in every emotion.
-        shift: strength of the per-language expression shift (0: every language expresses emotions alike).
-        remap: strength of Urdu's exchange of cues between emotion pairs (0: none).
-        seed: seed of the generated audio.
+        root: Folder of the generated tree (made on first use).
+        languages: Languages ``load()`` returns; None = all of ``synth_languages``.
+        synth_languages: Languages generated into ``root`` (en, de, it, ur).
+        speakers_per_language: Speakers per language, alternately female and male (at most 8: every
+            speaker has its own espeak-ng voice).
+        sentences_per_language: Sentences each speaker says in each emotion (at most 15).
+        shift: Strength of the per-language expression shift (0 = the same emotion profiles everywhere).
+        remap: Strength of the Urdu cue exchange between emotion pairs (0 = none, 1 = full).
+        seed: Generation seed (voices, prosody jitter, noise); not the training seed.
+        noise_floor_db: Range [low, high] of each speaker's recording noise floor in dB below its
+            speech level; null writes exact digital silence between words instead.
     """
 
     name = "synthetic"
@@ -46,6 +52,7 @@ class SyntheticCorpus(Corpus):
         shift: float = 1.0,
         remap: float = 0.6,
         seed: int = 0,
+        noise_floor_db: tuple[float, float] | None = (45.0, 60.0),
     ) -> None:
         super().__init__(root, languages)
         self.spec = SynthesisSpec(
@@ -55,6 +62,7 @@ class SyntheticCorpus(Corpus):
             shift=shift,
             remap=remap,
             seed=seed,
+            noise_floor_db=noise_floor_db,
         )
 
     @property
@@ -65,6 +73,12 @@ class SyntheticCorpus(Corpus):
         spec_path = self.root / "synthesis.json"
         if self.manifest_path.is_file() and spec_path.is_file():
             found = json.loads(spec_path.read_text())
+            if found.get("version", 1) != GENERATOR_VERSION:
+                raise ManifestError(
+                    f"{self.root} holds a synthetic corpus written by generator version {found.get('version', 1)}, "
+                    f"but this ser_lightning writes version {GENERATOR_VERSION} (other voices and recording); "
+                    f"delete {self.root} to have it generated again, or use another `root`."
+                )
             if found != self.spec.to_dict():
                 raise ManifestError(
                     f"{self.root} holds a synthetic corpus made with {found}, not {self.spec.to_dict()}; "
