@@ -25,18 +25,18 @@ def global_rank() -> int:
 
 @contextlib.contextmanager
 def output_to(path: Path) -> Iterator[None]:
-    """Send this process's stdout and stderr (file descriptors 1 and 2, so C libraries' output too) to ``path``."""
+    """Send this process's output to ``path``: file descriptors 1 and 2 (C libraries, subprocesses) and Python's
+    ``sys.stdout``/``sys.stderr`` (even when something replaced them, as pytest or a notebook do)."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with path.open("a", encoding="utf-8") as log:
+    with path.open("a", encoding="utf-8", buffering=1) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
-            yield
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                yield
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             os.close(saved[0])
@@ -89,8 +89,6 @@ class RunJob(submitit.helpers.Checkpointable):
                     main(list(spec["args"]))
             except (Exception, SystemExit) as error:
                 traceback.print_exc()
-                sys.stdout.flush()
-                sys.stderr.flush()
                 outcome |= {"state": "failed", "error": _error_line(error, log)}
             else:
                 if folder.results.is_file():

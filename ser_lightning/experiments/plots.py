@@ -107,11 +107,11 @@ def _lines(axes: Any, rows: Rows, x_of: Any, x_key: str, conditions: Sequence[st
             if not points:
                 continue
             xs, found = zip(*points)
-            name = " ".join(part for part in (label, group) if part)
+            name = f"{label}: {group}" if label else group
             axes.errorbar(xs, [c.mean for c in found], yerr=[c.std for c in found], fmt="o" + LINE_GROUPS[group], color=colours[index % 10], capsize=3, label=name)
     axes.set_ylabel(f"test {metric.upper()}")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), title="solid: target, dashed: source", title_fontsize=8)
 
 
 def fewshot_curve(rows: Rows, metric: str, replicates: Sequence[str], path: Path) -> Path | None:
@@ -120,7 +120,7 @@ def fewshot_curve(rows: Rows, metric: str, replicates: Sequence[str], path: Path
     if len({_number(row["k"]) for row in rows}) < 2:
         return None
     conditions = [c for c in factor_columns(rows, replicates) if c not in ("k", "test")]
-    figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+    figure = Figure(figsize=(8.4, 4.2), layout="constrained")
     axes = figure.add_subplot()
     _lines(axes, rows, _number, "k", conditions, metric)
     axes.set_xlabel("k: labelled target examples per class (0 = zero-shot)")
@@ -137,7 +137,7 @@ def noise_curve(rows: Rows, metric: str, replicates: Sequence[str], path: Path) 
     ks = [_number(row["k"]) for row in rows if row.get("k") is not None]
     rows = [row for row in rows if row.get("k") is None or not ks or _number(row["k"]) == min(ks)]
     conditions = [c for c in factor_columns(rows, replicates) if c not in ("test", "k")]
-    figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+    figure = Figure(figsize=(8.4, 4.2), layout="constrained")
     axes = figure.add_subplot()
     _lines(axes, rows, lambda snr: clean_at if snr == CLEAN else _number(snr), "snr", conditions, metric)
     ticks = snrs + [clean_at]
@@ -156,14 +156,14 @@ def pretrained_bars(rows: Rows, metric: str, replicates: Sequence[str], path: Pa
     conditions = [c for c in factor_columns(rows, replicates) if c not in ("pretrained", "test", "k")]
     series, labels = _series(rows, conditions)
     cells: dict[tuple, Cell] = aggregate(rows, [*conditions, "group", "pretrained"])
-    groups = _curve_groups(rows)
+    groups = _curve_groups(rows)[::-1]  # source, then target
     figure = Figure(figsize=(3.2 + 2.2 * len(groups) * max(1, len(series)) / 2, 4.0), layout="constrained")
     axes_list = [figure.add_subplot(1, len(groups), i + 1) for i in range(len(groups))]
     x = np.arange(len(series))
     for axes, group in zip(axes_list, groups):
         for offset, pretrained, colour in ((-0.2, True, "C0"), (0.2, False, "C7")):
             found = [cells.get((*key, group, pretrained)) for key in series]
-            axes.bar(x + offset, [c.mean if c else 0 for c in found], 0.4, yerr=[c.std if c else 0 for c in found], capsize=3, color=colour,
+            axes.bar(x + offset, [c.mean if c else np.nan for c in found], 0.4, yerr=[c.std if c else np.nan for c in found], capsize=3, color=colour,
                      label="pretrained" if pretrained else "untrained (random init)")
         axes.set_xticks(x, [label or "model" for label in labels], rotation=20, ha="right")
         axes.set_title(group)
