@@ -75,11 +75,14 @@ def ckpt_path_of(argv: Sequence[str]) -> str | None:
 
 
 class SERLightningCLI(LightningCLI):
-    """LightningCLI for :class:`EmotionRecognizer` and any :class:`SERDataModule`.
+    """LightningCLI for :class:`EmotionRecognizer` and a DataModule (any ``SERDataModule``; ``AudioFiles`` to predict).
 
     Defaults: TensorBoard under ``logs/``, checkpoints (best by ``val/ua`` and ``last``) under
-    ``checkpoints/``; ``num_classes`` and ``label_names`` come from the DataModule. ``fit`` ends by
-    testing the best checkpoint and printing UA/WA per test group (``--test_after_fit false`` skips it).
+    ``checkpoints/``; ``num_classes`` and ``label_names`` come from the DataModule (from the checkpoint
+    for a DataModule without labels). ``fit`` ends by testing the best checkpoint and printing UA/WA per
+    test group (``--test_after_fit false`` skips it); every test writes ``results.json`` in the log folder.
+    ``validate``/``test``/``predict --ckpt_path CKPT`` take the model's config from the checkpoint, and
+    ``predict`` writes one row per file (``--predictions.output``, CSV or JSONL).
     """
 
     @override

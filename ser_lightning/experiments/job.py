@@ -53,6 +53,17 @@ def working_directory(path: str) -> Iterator[None]:
         os.chdir(previous)
 
 
+@contextlib.contextmanager
+def program_arguments() -> Iterator[None]:
+    """Hide the job runner's own command line (submitit's) from the CLI, which parses only the run's arguments."""
+    saved = sys.argv
+    sys.argv = ["python -m ser_lightning"]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
 def _error_line(error: BaseException, log: Path) -> str:
     """One line saying what went wrong; for the CLI's own exits, its ``error:`` line from the log."""
     if isinstance(error, SystemExit):
@@ -85,7 +96,7 @@ class RunJob(submitit.helpers.Checkpointable):
         with output_to(log):
             print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {spec['name']}: python -m ser_lightning {' '.join(spec['args'])}", flush=True)
             try:
-                with working_directory(spec["cwd"]):
+                with working_directory(spec["cwd"]), program_arguments():
                     main(list(spec["args"]))
             except (Exception, SystemExit) as error:
                 traceback.print_exc()
