@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import re
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -34,8 +35,6 @@ class RunSpec:
     @property
     def command_line(self) -> str:
         """The run as a shell command (for logs and for running it by hand)."""
-        import shlex
-
         return "python -m ser_lightning " + " ".join(shlex.quote(arg) for arg in self.args)
 
 
