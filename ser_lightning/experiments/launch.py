@@ -11,7 +11,7 @@ import submitit
 from .grid import RunSpec
 from .job import RunJob
 from .runs import RunFolder
-from .sweep import Launcher
+from .sweep import Launcher, SweepError
 
 Report = Callable[[str], None]
 
@@ -22,7 +22,10 @@ def make_executor(launcher: Launcher, folder: Path, name: str) -> submitit.Execu
     parameters = {"name": name, **launcher.parameters}
     if launcher.cluster == "slurm" and launcher.max_parallel:
         parameters.setdefault("slurm_array_parallelism", launcher.max_parallel)
-    executor.update_parameters(**parameters)
+    try:
+        executor.update_parameters(**parameters)
+    except (NameError, AssertionError, ValueError) as error:  # submitit's ways of refusing a parameter
+        raise SweepError(f"The sweep's launcher has a parameter submitit does not take: {error}") from None
     return executor
 
 

@@ -90,3 +90,12 @@ def test_shipped_sweeps_expand_to_their_study_sizes(tmp_path):
     sizes = {path.stem: len(expand(load_sweep(path), cwd=tmp_path)) for path in shipped_sweeps().glob("*.yaml")}
     assert sizes == {"demo_fewshot": 9, "demo_noise": 3, "crosslingual": 84, "fewshot": 105, "noise": 21, "pretrained": 36}
     assert load_sweep("demo_fewshot").launcher.cluster == "local" and load_sweep("crosslingual").launcher.cluster == "slurm"
+
+
+def test_launcher_parameters_submitit_refuses_are_a_sweep_error(tmp_path):
+    from ser_lightning.experiments.launch import make_executor
+
+    sweep = load_sweep(write_sweep(tmp_path / "s.yaml", launcher={"cluster": "debug", "gpus": 1}))
+    with pytest.raises(SweepError, match="gpus"):
+        make_executor(sweep.launcher, tmp_path / "submitit", "s")
+    assert make_executor(load_sweep(write_sweep(tmp_path / "t.yaml", launcher={"cluster": "debug", "timeout_min": 5})).launcher, tmp_path / "x", "t")
