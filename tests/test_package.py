@@ -57,7 +57,7 @@ def test_fit_help_explains_the_key_options_in_words():
         "--test_after_fit {true,false} Test the best checkpoint when fit ends",
     ):
         assert text in model, text
-    data = help_text("--data.help", "CrossLingualDataModule")
+    data = help_text("--data.help", "ser_lightning.data.CrossLingualDataModule")
     for text in (
         "--data.targets+ [ITEM,...] corpora (or languages) never trained on",
         "--data.val_speakers VAL_SPEAKERS speakers held out for validation in each language of each corpus",

@@ -33,11 +33,13 @@ from .corpus_datamodules import (
     URDUDataModule,
 )
 from .datamodule import CrossLingualDataModule, SERDataModule, SyntheticDataModule
+from .files import AudioFiles
 from .labels import CATEGORICAL4, LabelSpace, build_label_space
 from .manifest import ManifestError, Utterance, read_manifest, write_manifest
 from .protocols import PROTOCOLS, Protocol
 
 __all__ = [
+    "AudioFiles",
     "CATEGORICAL4",
     "CORPORA",
     "CORPUS_DATAMODULES",

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Literal, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
+from torchmetrics.classification import MulticlassConfusionMatrix
 from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
 from typing_extensions import override
 
 from .adversarial import DomainClassifier, ganin_coefficient
 from .backbones import Backbone
+from .confusion import confusion_image, per_class_recall
 from .finetuning import count_parameters
 from .metrics import SCALARS, confusion_markdown, group_key, ser_metrics
 from .pooling import MeanPooling, Pooling
 from .transfer import load_initial_weights
+
+if TYPE_CHECKING:
+    from ..predictions import FilePrediction
 
 
 class EmotionRecognizer(LightningModule):
@@ -106,6 +112,7 @@ class EmotionRecognizer(LightningModule):
         self.label_names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
         self.train_metrics = ser_metrics(num_classes).clone(prefix="train/")
         self.val_metrics = ser_metrics(num_classes).clone(prefix="val/")
+        self.val_confusion = MulticlassConfusionMatrix(num_classes)
         self.test_metrics = nn.ModuleDict()
         self.test_results: dict[str, dict[str, float]] = {}
         self._initialised_from: str | None = None
@@ -183,8 +190,25 @@ class EmotionRecognizer(LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         logits, loss = self._step(batch)
         self.val_metrics.update(logits, batch["labels"])
+        self.val_confusion.update(logits, batch["labels"])
         self.log("val/loss", loss, batch_size=len(logits), sync_dist=True)
         self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(logits))
+
+    @override
+    def on_validation_epoch_end(self) -> None:
+        confusion = self.val_confusion.compute()
+        self.val_confusion.reset()
+        if not self.trainer.sanity_checking:
+            self._log_confusion("val", confusion)
+
+    def _log_confusion(self, stage: str, confusion: torch.Tensor) -> None:
+        """``<stage>/recall/<label>`` per class, and the matrix as an image and a Markdown table in TensorBoard."""
+        recall = {f"{stage}/recall/{self.label_names[i]}": value for i, value in per_class_recall(confusion).items()}
+        self.log_dict(recall, sync_dist=True)  # already synced by torchmetrics; silences the DDP warning
+        if isinstance(self.logger, TensorBoardLogger) and self.trainer.is_global_zero:
+            title = f"{stage}, epoch {self.current_epoch}"
+            self.logger.experiment.add_image(f"{stage}/confusion", confusion_image(confusion, self.label_names, title), self.global_step, dataformats="HWC")
+            self.logger.experiment.add_text(f"{stage}/confusion", confusion_markdown(confusion, self.label_names), self.global_step)
 
     @override
     def on_test_epoch_start(self) -> None:
@@ -231,14 +255,55 @@ class EmotionRecognizer(LightningModule):
             self.test_results[group] = {name: float(values[name]) for name in SCALARS} | {"n": float(confusion.sum())}
             suffix = "" if group == "all" else f"/{group}"
             self.log_dict({f"test/{name}{suffix}": values[name] for name in SCALARS}, sync_dist=True)  # already synced; silences the DDP warning
-            if group == "all" and isinstance(self.logger, TensorBoardLogger):
-                self.logger.experiment.add_text("test/confusion", confusion_markdown(confusion, self.label_names), self.global_step)
+            if group == "all":
+                self._log_confusion("test", confusion)
             collection.reset()
+
+    @override
+    def on_test_end(self) -> None:
+        # The HPARAMS tab keeps the first hyper-parameter summary of a run, so it is written once, here, with the final
+        # test metrics (the CLI turns off TensorBoardLogger's `default_hp_metric` placeholder written at the start).
+        if isinstance(self.logger, TensorBoardLogger):
+            metrics = {key: float(value) for key, value in self.trainer.callback_metrics.items() if key.startswith("test/")}
+            datamodule = getattr(self.trainer, "datamodule", None)
+            params = {**self.hparams_initial, **(datamodule.hparams_initial if datamodule is not None else {})}
+            self.logger.log_hyperparams({k: v for k, v in params.items() if not k.startswith("_")}, metrics, step=self.global_step)
 
     @override
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         probs = self(batch["waves"], batch["lengths"]).float().softmax(-1)
-        return {"path": batch["meta"]["path"], "prediction": [self.label_names[i] for i in probs.argmax(-1).tolist()], "probabilities": probs.cpu()}
+        return {
+            "path": batch["meta"]["path"],
+            "start": batch["meta"].get("start", [0.0] * len(probs)),  # window start (s) of long files cut by AudioFiles
+            "prediction": [self.label_names[i] for i in probs.argmax(-1).tolist()],
+            "probabilities": probs.cpu(),
+        }
+
+    def predict_files(
+        self,
+        files: str | Path | Sequence[str | Path],
+        window_seconds: float | None = 8.0,
+        hop_seconds: float | None = None,
+        batch_size: int = 8,
+        sample_rate: int = 16000,
+        accelerator: str = "auto",
+    ) -> list[FilePrediction]:
+        """Label audio files (no labels, speakers or manifest needed); what ``predict --data AudioFiles`` writes.
+
+        Files longer than ``window_seconds`` are cut into windows every ``hop_seconds`` (default: half a window),
+        and each file's class probabilities are the mean over its windows. ``files`` is a folder (searched
+        recursively), an audio file, a text file listing paths, or a list of these. Returns one
+        :class:`~ser_lightning.predictions.FilePrediction` per file, sorted by path.
+        """
+        from lightning.pytorch import Trainer
+
+        from ..data.files import AudioFiles
+        from ..predictions import aggregate_windows, prediction_rows
+
+        data = AudioFiles(files, sample_rate=sample_rate, window_seconds=window_seconds, hop_seconds=hop_seconds, batch_size=batch_size)
+        trainer = Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+        batches = trainer.predict(self, datamodule=data, return_predictions=True)
+        return aggregate_windows(prediction_rows(batches or []), self.label_names)
 
     @override
     def configure_optimizers(self) -> dict[str, Any]:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 import importlib.resources
 import sys
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import torch
+import yaml
+from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import TensorBoardLogger
+from typing_extensions import override
 
-from .data import SERDataModule
+from .experiments.records import write_results
 from .models import EmotionRecognizer
 from .models.metrics import results_table
+from .predictions import PredictionWriter
 
 
 
@@ -49,38 +53,68 @@ def resolve_config_paths(argv: Sequence[str], search: Sequence[Path] | None = No
     return resolved
 
 
-def prediction_rows(batches: Sequence[dict]) -> list[tuple[str, str, list[float]]]:
-    """(path, predicted label, class probabilities) per utterance from ``predict_step`` outputs."""
-    return [row for batch in batches for row in zip(batch["path"], batch["prediction"], batch["probabilities"].tolist())]
+CHECKPOINT_SUBCOMMANDS = ("validate", "test", "predict")
 
 
-def gather_rows(rows: list) -> list:
-    """All ranks' rows on every rank (DDP), without the repeats a DistributedSampler adds to even out shards."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        shards: list = [None] * torch.distributed.get_world_size()
-        torch.distributed.all_gather_object(shards, rows)
-        rows = [row for shard in shards for row in shard]
-    return list({row[0]: row for row in rows}.values())
+def checkpoint_hparams(path: str | Path) -> dict[str, Any]:
+    """A checkpoint's saved model hyper-parameters (without Lightning's internal keys); the weights are memory-mapped, not read."""
+    checkpoint = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
+    hparams = dict(checkpoint.get("hyper_parameters") or {})
+    return {key: value for key, value in hparams.items() if not key.startswith("_")}
 
 
-def write_predictions(rows: Sequence[tuple[str, str, list[float]]], label_names: Sequence[str], path: Path) -> Path:
-    """Write predictions as CSV: path, predicted label, one probability column per class."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "prediction", *(f"p_{name}" for name in label_names)])
-        for file, label, probs in rows:
-            writer.writerow([file, label, *(f"{p:.4f}" for p in probs)])
-    return path
+def ckpt_path_of(argv: Sequence[str]) -> str | None:
+    """The value of ``--ckpt_path`` in a command line (the last one wins, as in the parser)."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--ckpt_path" and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith("--ckpt_path="):
+            found = arg.split("=", 1)[1]
+    return found
 
 
 class SERLightningCLI(LightningCLI):
-    """LightningCLI for :class:`EmotionRecognizer` and any :class:`SERDataModule`.
+    """LightningCLI for :class:`EmotionRecognizer` and a DataModule (any ``SERDataModule``; ``AudioFiles`` to predict).
 
     Defaults: TensorBoard under ``logs/``, checkpoints (best by ``val/ua`` and ``last``) under
-    ``checkpoints/``; ``num_classes`` and ``label_names`` come from the DataModule. ``fit`` ends by
-    testing the best checkpoint and printing UA/WA per test group (``--test_after_fit false`` skips it).
+    ``checkpoints/``; ``num_classes`` and ``label_names`` come from the DataModule (from the checkpoint
+    for a DataModule without labels). ``fit`` ends by testing the best checkpoint and printing UA/WA per
+    test group (``--test_after_fit false`` skips it); every test writes ``results.json`` in the log folder.
+    ``validate``/``test``/``predict --ckpt_path CKPT`` take the model's config from the checkpoint, and
+    ``predict`` writes one row per file (``--predictions.output``, CSV or JSONL).
     """
+
+    @override
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        # validate/test/predict --ckpt_path CKPT need no model config: the checkpoint's hyper-parameters go in first as
+        # `--model`, so the required `model.backbone` is there when parsing (LightningCLI applies them again afterwards).
+        argv = sys.argv[1:] if args is None else args
+        self._checkpoint_hparams: dict[str, Any] = {}
+        if isinstance(argv, (list, tuple)) and argv and argv[0] in CHECKPOINT_SUBCOMMANDS:
+            path = ckpt_path_of(argv)
+            if path and Path(path).is_file():
+                self._checkpoint_hparams = checkpoint_hparams(path)
+                model = {k: v for k, v in self._checkpoint_hparams.items() if k not in ("num_classes", "label_names")}  # link targets
+                argv = [argv[0], "--model", yaml.safe_dump(model), *argv[1:]]
+                if args is None:
+                    sys.argv[1:] = argv
+                else:
+                    args = argv
+        super().parse_arguments(parser, args)
+
+    def _from_data(self, attribute: str) -> Callable[[Any], Any]:
+        """Link source: the DataModule's ``num_classes``/``label_names``, or the checkpoint's for modules without labels (AudioFiles)."""
+
+        def compute(data: Any) -> Any:
+            value = getattr(data, attribute, None)
+            if value is None:
+                value = getattr(self, "_checkpoint_hparams", {}).get(attribute)
+            if value is None:
+                raise ValueError(f"{type(data).__name__} knows no `{attribute}` (it has no labels): give the trained model with --ckpt_path.")
+            return value
+
+        return compute
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
@@ -107,8 +141,27 @@ class SERLightningCLI(LightningCLI):
             }
         )
         parser.add_argument("--test_after_fit", type=bool, default=True, help="Test the best checkpoint when fit ends and print the results table.")
-        parser.link_arguments("data", "model.num_classes", compute_fn=lambda data: data.num_classes, apply_on="instantiate")
-        parser.link_arguments("data", "model.label_names", compute_fn=lambda data: data.label_names, apply_on="instantiate")
+        parser.add_lightning_class_args(PredictionWriter, "predictions")
+        parser.link_arguments("data", "model.num_classes", compute_fn=self._from_data("num_classes"), apply_on="instantiate")
+        parser.link_arguments("data", "model.label_names", compute_fn=self._from_data("label_names"), apply_on="instantiate")
+
+    @override
+    def before_instantiate_classes(self) -> None:
+        # EmotionRecognizer writes the HPARAMS summary with the final test metrics; TensorBoard keeps only a run's first
+        # summary, so TensorBoardLogger must not write its `hp_metric: -1` placeholder at the start.
+        logger = self.config[self.subcommand].trainer.get("logger")
+        if logger is not None and not isinstance(logger, bool) and str(logger.get("class_path", "")).endswith(TensorBoardLogger.__name__):
+            logger.init_args.default_hp_metric = False
+
+    @override
+    def after_instantiate_classes(self) -> None:
+        # The DataModule's config becomes its hyper-parameters, so Lightning and the HPARAMS tab record it beside the model's.
+        if self.datamodule is not None and not self.datamodule.hparams:
+            self.datamodule.save_hyperparameters({"data": self._resolved_config().get("data")})
+
+    def _resolved_config(self) -> dict[str, Any]:
+        """The subcommand's full config as plain data (what LightningCLI saves as config.yaml)."""
+        return yaml.safe_load(self.parser.dump(self.config, skip_none=False))[self.subcommand]
 
     def after_fit(self) -> None:
         if not self.config[self.subcommand].get("test_after_fit", True) or self.trainer.interrupted or self.trainer.fast_dev_run:
@@ -117,15 +170,18 @@ class SERLightningCLI(LightningCLI):
         best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
         self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best, verbose=False)
         self._print_results(f"Test results of {best or 'the final weights'}")
+        self._write_results(best)
 
     def after_test(self) -> None:
         self._print_results("Test results")
+        self._write_results(self.config[self.subcommand].get("ckpt_path"))
 
-    def after_predict(self) -> None:
-        rows = gather_rows(prediction_rows(self.trainer.predict_loop.predictions or []))
-        if self.trainer.is_global_zero and rows:
-            out = write_predictions(rows, self.model.label_names, Path(self.trainer.log_dir or ".") / "predictions.csv")
-            print(f"Wrote {len(rows)} predictions to {out}", flush=True)
+    def _write_results(self, checkpoint: str | None) -> None:
+        """``results.json`` in the run's log folder: test metrics, per-group results and the resolved config (sweeps read it)."""
+        if not self.trainer.is_global_zero or not self.model.test_results or self.trainer.log_dir is None:
+            return
+        metrics = {key: float(value) for key, value in self.trainer.callback_metrics.items() if key.startswith("test/")}
+        write_results(self.trainer.log_dir, self.subcommand, checkpoint, metrics, self.model.test_results, self._resolved_config())
 
     def _print_results(self, title: str) -> None:
         if self.trainer.is_global_zero and self.model.test_results:
@@ -142,7 +198,7 @@ def main(args: Sequence[str] | None = None) -> SERLightningCLI:
         args = resolve_config_paths(args)
     return SERLightningCLI(
         EmotionRecognizer,
-        SERDataModule,
+        LightningDataModule,
         subclass_mode_data=True,
         auto_configure_optimizers=False,
         trainer_defaults={"callbacks": [LearningRateMonitor(logging_interval="step")]},

@@ -1,0 +1,106 @@
+"""From ``predict_step`` outputs to one prediction per file: gathering across ranks, window averaging, CSV/JSONL files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import BasePredictionWriter
+from typing_extensions import override
+
+Row = tuple[str, float, list[float]]  # path, window start in seconds, class probabilities
+
+
+@dataclass(frozen=True)
+class FilePrediction:
+    """The prediction for one file: its label, class probabilities (mean over its windows) and window count."""
+
+    path: str
+    label: str
+    probabilities: dict[str, float]
+    windows: int = 1
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (one line of the JSONL output)."""
+        return {"path": self.path, "prediction": self.label, "probabilities": self.probabilities, "windows": self.windows}
+
+
+def prediction_rows(batches: Sequence[dict[str, Any]]) -> list[Row]:
+    """(path, window start, probabilities) per window from ``predict_step`` outputs (start 0 for whole utterances)."""
+    rows: list[Row] = []
+    for batch in batches:
+        starts = batch.get("start") or [0.0] * len(batch["path"])
+        rows.extend((path, float(start), probs) for path, start, probs in zip(batch["path"], starts, batch["probabilities"].tolist()))
+    return rows
+
+
+def gather_rows(rows: list[Row]) -> list[Row]:
+    """All ranks' rows on every rank (DDP), without the repeats a DistributedSampler adds to even out shards."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        shards: list = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(shards, rows)
+        rows = [row for shard in shards for row in shard]
+    return list({(path, start): (path, start, probs) for path, start, probs in rows}.values())
+
+
+def aggregate_windows(rows: Sequence[Row], label_names: Sequence[str]) -> list[FilePrediction]:
+    """One prediction per file, sorted by path: the mean of its windows' class probabilities and its argmax."""
+    per_file: dict[str, list[list[float]]] = defaultdict(list)
+    for path, _, probs in sorted(rows, key=lambda row: (row[0], row[1])):
+        per_file[path].append(probs)
+    predictions = []
+    for path, windows in sorted(per_file.items()):
+        mean = torch.tensor(windows, dtype=torch.float64).mean(0)
+        label = label_names[int(mean.argmax())]
+        predictions.append(FilePrediction(path, label, {name: float(p) for name, p in zip(label_names, mean.tolist())}, len(windows)))
+    return predictions
+
+
+def write_predictions(predictions: Sequence[FilePrediction], label_names: Sequence[str], path: Path) -> Path:
+    """Write CSV (path, prediction, ``p_<label>`` per class) or, for a ``.jsonl``/``.json`` path, JSON lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        if path.suffix.lower() in (".jsonl", ".json"):
+            for prediction in predictions:
+                handle.write(json.dumps(prediction.as_json()) + "\n")
+            return path
+        writer = csv.writer(handle)
+        writer.writerow(["path", "prediction", *(f"p_{name}" for name in label_names)])
+        for prediction in predictions:
+            writer.writerow([prediction.path, prediction.label, *(f"{prediction.probabilities[name]:.6f}" for name in label_names)])
+    return path
+
+
+class PredictionWriter(BasePredictionWriter):
+    """Writes one row per file when ``predict`` ends: label and class probabilities, windows averaged.
+
+    Under DDP every rank's predictions are gathered first (without the sampler's repeats) and rank 0 writes.
+
+    Args:
+        output: the file to write; a ``.jsonl`` ending writes JSON lines (with the number of windows per
+            file), anything else CSV. Null writes ``predictions.csv`` in the run's log folder (the working
+            directory without a logger).
+    """
+
+    def __init__(self, output: str | None = None) -> None:
+        super().__init__(write_interval="epoch")
+        self.output = output
+
+    @override
+    def write_on_epoch_end(self, trainer: Trainer, pl_module: LightningModule, predictions: Sequence[Any], batch_indices: Sequence[Any]) -> None:
+        if predictions and isinstance(predictions[0], list):  # several dataloaders: one list of batches each
+            predictions = [batch for loader in predictions for batch in loader]
+        rows = gather_rows(prediction_rows(predictions))
+        if not trainer.is_global_zero or not rows:
+            return
+        label_names = list(getattr(pl_module, "label_names"))
+        path = Path(self.output) if self.output else Path(trainer.log_dir or ".") / "predictions.csv"
+        files = aggregate_windows(rows, label_names)
+        write_predictions(files, label_names, path)
+        print(f"Wrote {len(files)} predictions to {path}", flush=True)

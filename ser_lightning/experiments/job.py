@@ -1,0 +1,115 @@
+"""What a submitit job executes: one ordinary CLI run (``ser_lightning.cli.main``), its output in run.log, its outcome in markers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Iterator
+
+import submitit
+
+from .runs import RunFolder
+
+
+def global_rank() -> int:
+    """This task's rank in a multi-task (DDP) job; 0 outside submitit."""
+    try:
+        return submitit.JobEnvironment().global_rank
+    except RuntimeError:
+        return 0
+
+
+@contextlib.contextmanager
+def output_to(path: Path) -> Iterator[None]:
+    """Send this process's output to ``path``: file descriptors 1 and 2 (C libraries, subprocesses) and Python's
+    ``sys.stdout``/``sys.stderr`` (even when something replaced them, as pytest or a notebook do)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("a", encoding="utf-8", buffering=1) as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+@contextlib.contextmanager
+def working_directory(path: str) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+@contextlib.contextmanager
+def program_arguments() -> Iterator[None]:
+    """Hide the job runner's own command line (submitit's) from the CLI, which parses only the run's arguments."""
+    saved = sys.argv
+    sys.argv = ["python -m ser_lightning"]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def _error_line(error: BaseException, log: Path) -> str:
+    """One line saying what went wrong; for the CLI's own exits, its ``error:`` line from the log."""
+    if isinstance(error, SystemExit):
+        from .check import cli_error
+
+        found = cli_error(log.read_text(encoding="utf-8", errors="replace")) if log.is_file() else ""
+        return found if found.startswith("error:") else f"the CLI stopped with exit code {error.code}"
+    text = f"{type(error).__name__}: {error}".strip()
+    return (text.splitlines() or [type(error).__name__])[0][:300]
+
+
+class RunJob(submitit.helpers.Checkpointable):
+    """Runs one sweep run through the CLI and records its outcome; never raises for a failed run.
+
+    A run is done only when its ``results.json`` exists (``fit`` tests the best checkpoint at its end). Being
+    ``Checkpointable``, a SLURM job that times out or is pre-empted is requeued by submitit, and the run resumes
+    from its ``last.ckpt`` (every run is given ``--ckpt_path last``).
+    """
+
+    def __call__(self, spec: dict[str, Any]) -> dict[str, Any]:
+        from ser_lightning.cli import main
+
+        folder = RunFolder(spec["folder"])
+        rank = global_rank()
+        log = folder.log if rank == 0 else folder.root / f"run.rank{rank}.log"
+        if rank == 0:
+            folder.mark_started()
+        start = time.time()
+        outcome: dict[str, Any] = {"name": spec["name"], "log": str(log)}
+        with output_to(log):
+            print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {spec['name']}: python -m ser_lightning {' '.join(spec['args'])}", flush=True)
+            try:
+                with working_directory(spec["cwd"]), program_arguments():
+                    main(list(spec["args"]))
+            except (Exception, SystemExit) as error:
+                traceback.print_exc()
+                outcome |= {"state": "failed", "error": _error_line(error, log)}
+            else:
+                if folder.results.is_file():
+                    outcome |= {"state": "done"}
+                else:
+                    outcome |= {"state": "failed", "error": f"finished without test results ({folder.results} is missing)"}
+        outcome["seconds"] = round(time.time() - start, 1)
+        if rank == 0:
+            if outcome["state"] == "done":
+                folder.mark_done(outcome["seconds"])
+            else:
+                folder.mark_failed(outcome["error"], log)
+        return outcome

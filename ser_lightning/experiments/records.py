@@ -1,0 +1,131 @@
+"""A run's machine-readable results (``results.json``, written by the CLI after ``test``) and the study fields read from its config.
+
+Light on purpose (no torch): the sweep collector reads hundreds of these.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+RESULTS_FILE = "results.json"
+RESULTS_FORMAT = 1
+_SNR = re.compile(r"^snr(-?\d+(?:\.\d+)?)$")
+
+
+def write_results(
+    log_dir: str | Path,
+    subcommand: str,
+    checkpoint: str | None,
+    metrics: Mapping[str, float],
+    groups: Mapping[str, Mapping[str, float]],
+    config: Mapping[str, Any],
+) -> Path:
+    """Write ``results.json`` in ``log_dir``: test metrics, per-group results, the resolved config and its study fields."""
+    path = Path(log_dir) / RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "format": RESULTS_FORMAT,
+        "subcommand": subcommand,
+        "checkpoint": checkpoint,
+        "metrics": {key: float(value) for key, value in sorted(metrics.items())},
+        "groups": {group: {key: float(value) for key, value in row.items()} for group, row in groups.items()},
+        "study": study_fields(config),
+        "config": config,
+    }
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    temporary.replace(path)  # a reader never sees half a file
+    return path
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """Read a ``results.json``; raises ``ValueError`` naming the file when it is not one."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a readable results file ({error}); re-run that run.") from None
+    if not isinstance(record, dict) or "metrics" not in record:
+        raise ValueError(f"{path} has no `metrics`; it was not written by ser_lightning's CLI.")
+    return record
+
+
+def parse_metric_key(key: str) -> tuple[str, str, float | None] | None:
+    """Split a logged test metric into (metric, group, SNR in dB or None for clean audio).
+
+    ``test/ua`` -> (ua, all, None); ``test/ua/ur/snr10`` -> (ua, ur, 10.0); ``test/ua/snr0`` -> (ua, all, 0.0);
+    ``test/recall/angry`` -> (recall/angry, all, None). Keys outside ``test/`` give None.
+    """
+    parts = key.split("/")
+    if len(parts) < 2 or parts[0] != "test":
+        return None
+    parts = parts[1:]
+    snr = None
+    match = _SNR.match(parts[-1]) if len(parts) > 1 else None
+    if match:
+        snr = float(match.group(1))
+        parts = parts[:-1]
+    if parts[0] == "recall" and len(parts) >= 2:
+        return f"recall/{parts[1]}", "/".join(parts[2:]) or "all", snr
+    return parts[0], "/".join(parts[1:]) or "all", snr
+
+
+def _init_args(block: Any) -> dict[str, Any]:
+    if not isinstance(block, Mapping):
+        return {}
+    return dict(block.get("init_args") or {}) if "class_path" in block else dict(block)
+
+
+def backbone_name(backbone: Any) -> str | None:
+    """A short name of a backbone config: the checkpoint's name (``wav2vec2-xls-r-300m``) or the class (``cnnlstm``)."""
+    if not isinstance(backbone, Mapping) or "class_path" not in backbone:
+        return None
+    args = _init_args(backbone)
+    if args.get("name_or_path"):
+        return str(args["name_or_path"]).rstrip("/").rsplit("/", 1)[-1]
+    name = str(backbone["class_path"]).rsplit(".", 1)[-1].lower()
+    model_type = (args.get("config") or {}).get("model_type") if isinstance(args.get("config"), Mapping) else None
+    return f"{model_type}-{name}" if model_type else name
+
+
+def corpora_label(corpora: Any) -> str | None:
+    """``en+de+it`` for language-filtered corpora, ``iemocap+emodb`` for whole ones (class names), in config order."""
+    if not corpora:
+        return None
+    labels: list[str] = []
+    for corpus in corpora if isinstance(corpora, Sequence) and not isinstance(corpora, str) else [corpora]:
+        args = _init_args(corpus)
+        languages = args.get("languages")
+        if languages:
+            names = [str(language) for language in ([languages] if isinstance(languages, str) else languages)]
+        else:
+            names = [str(corpus.get("class_path", "corpus")).rsplit(".", 1)[-1].lower() if isinstance(corpus, Mapping) else str(corpus)]
+        labels.extend(name for name in names if name not in labels)
+    return "+".join(labels)
+
+
+def study_fields(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a study compares runs by, read from a resolved CLI config (missing options give None).
+
+    backbone, pretrained (None for backbones without pre-training), train (source languages or corpora),
+    test (target languages or corpora), k (few-shot target examples per class, 0 = zero-shot), seed
+    (``seed_everything``), split_seed (the DataModule's ``seed``) and test_snrs.
+    """
+    model = config.get("model") or {}
+    model_args = _init_args(model) if "class_path" in model else dict(model)
+    backbone = model_args.get("backbone")
+    backbone_args = _init_args(backbone)
+    data = _init_args(config.get("data"))
+    return {
+        "backbone": backbone_name(backbone),
+        "pretrained": backbone_args.get("pretrained"),
+        "train": corpora_label(data.get("sources", data.get("corpora"))),
+        "test": corpora_label(data.get("targets")),
+        "k": data.get("shots_per_class") or 0,
+        "seed": config.get("seed_everything"),
+        "split_seed": data.get("seed"),
+        "test_snrs": data.get("test_snrs"),
+    }

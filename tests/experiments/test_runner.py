@@ -1,0 +1,106 @@
+"""Sweeps end to end on a generated corpus with a tiny CNN-LSTM (1 epoch): runs, failures, skips, SLURM through submitit."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import submitit
+import yaml
+
+from ser_lightning.experiments.__main__ import main as experiments_main
+from ser_lightning.experiments.runs import RunFolder
+from ser_lightning.experiments.study import run, status
+from ser_lightning.experiments.sweep import load_sweep
+
+from ..test_cli import CNN_LSTM, write_config
+
+
+def sweep_file(tmp_path: Path, corpus: Path, grid: dict, launcher: dict, **extra) -> Path:
+    write_config(tmp_path / "tiny.yaml", corpus, CNN_LSTM, epochs=1)
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"name": "t", "output": "out", "configs": ["tiny.yaml"], "grid": grid, "launcher": launcher, **extra}))
+    return path
+
+
+def test_a_failed_run_is_reported_and_the_others_finish_then_finished_runs_are_skipped(small_corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    grid = {"variant": {"broken": {"data.init_args.val_speakers": 5}, "a": {"seed_everything": 0}, "b": {"seed_everything": 1}}}
+    sweep = load_sweep(sweep_file(tmp_path, small_corpus, grid, {"cluster": "debug"}, report={"replicates": ["variant"]}))
+    lines: list[str] = []
+    outcomes, outputs = run(sweep, report=lines.append)
+
+    assert {name: o["state"] for name, o in outcomes.items()} == {"variant=broken": "failed", "variant=a": "done", "variant=b": "done"}
+    failed = outcomes["variant=broken"]
+    assert "val_speakers" in failed["error"] or "speakers" in failed["error"]
+    log = Path(failed["log"])
+    assert log == tmp_path / "out" / "runs" / "variant=broken" / "run.log" and "Traceback" in log.read_text()
+    assert any("variant=broken: FAILED" in line for line in lines) and any(str(log) in line for line in lines)
+    assert {n: s.state for n, s in status(sweep, report=lines.append).items()} == {"variant=broken": "failed", "variant=a": "done", "variant=b": "done"}
+
+    done = RunFolder(tmp_path / "out" / "runs" / "variant=a")
+    results = json.loads(done.results.read_text())
+    assert results["study"]["train"] == "en+de+it" and results["groups"]["target"]["n"] == 24
+    assert "--checkpoint.dirpath" in done.read("run")["args"] and (done.root / "checkpoints" / "last.ckpt").is_file()
+    assert outputs.runs == 2 and outputs.csv.is_file() and [p.name for p in outputs.plots] == ["heatmap.png"]
+    table = outputs.markdown.read_text()
+    assert "| en+de+it |" in table and table.count("(2) |") == 6  # mean ± std over the 2 finished variants, 6 groups
+
+    stamps = {name: (tmp_path / "out" / "runs" / name / "done.json").stat().st_mtime_ns for name in ("variant=a", "variant=b")}
+    outcomes, _ = run(sweep, report=lines.append)
+    assert list(outcomes) == ["variant=broken"]  # only the failed run was tried again
+    assert stamps == {name: (tmp_path / "out" / "runs" / name / "done.json").stat().st_mtime_ns for name in stamps}
+    assert experiments_main(["status", str(tmp_path / "sweep.yaml")]) == 1  # a failed run: non-zero exit
+
+
+def test_config_errors_stop_the_sweep_before_any_run(small_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    sweep_file(tmp_path, small_corpus, {"model.head_hiden": [8, 16]}, {"cluster": "debug"})
+    assert experiments_main(["run", str(tmp_path / "sweep.yaml")]) == 1
+    assert "head_hiden" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_the_slurm_path_runs_through_submitits_local_executor(small_corpus, tmp_path, monkeypatch):
+    """Same code as on a cluster (one job array, submission markers, waiting), executed by submitit's local executor."""
+    monkeypatch.chdir(tmp_path)
+    real = submitit.AutoExecutor
+    clusters = []
+
+    def local_executor(folder, cluster):
+        clusters.append(cluster)
+        return real(folder=folder, cluster="local")
+
+    monkeypatch.setattr(submitit, "AutoExecutor", local_executor)
+    launcher = {"cluster": "slurm", "wait": True, "max_parallel": 2, "timeout_min": 10, "slurm_partition": "gpu"}
+    sweep = load_sweep(sweep_file(tmp_path, small_corpus, {"seed_everything": [0, 1]}, launcher))
+    outcomes, outputs = run(sweep, report=lambda line: None)
+    assert clusters == ["slurm"]
+    assert [o["state"] for o in outcomes.values()] == ["done", "done"] and outputs.runs == 2
+    for name in outcomes:
+        folder = RunFolder(tmp_path / "out" / "runs" / name)
+        assert folder.read("submitted")["job_id"] and folder.read("started")["pid"] != os.getpid()  # ran in a job of its own
+        assert folder.state().state == "done"
+
+
+def test_slurm_submission_carries_the_sweeps_resources(small_corpus, tmp_path, monkeypatch):
+    """Through submitit's real SLURM executor, with `sbatch` and `srun` stand-ins that record the job script."""
+    monkeypatch.chdir(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, body in {"srun": "exit 0", "sbatch": f'for last; do :; done\ncp "$last" {tmp_path}/submitted.sh\necho "Submitted batch job 4242"'}.items():
+        (bin_dir / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / tool).chmod(stat.S_IRWXU)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    launcher = {"cluster": "slurm", "max_parallel": 2, "timeout_min": 30, "gpus_per_node": 1, "cpus_per_task": 4, "slurm_partition": "gpu"}
+    sweep = load_sweep(sweep_file(tmp_path, small_corpus, {"seed_everything": [0, 1, 2]}, launcher))
+    outcomes, _ = run(sweep, report=lambda line: None)
+    assert outcomes == {}  # SLURM default: submit and return
+    script = (tmp_path / "submitted.sh").read_text()
+    for line in ("#SBATCH --partition=gpu", "#SBATCH --time=30", "#SBATCH --gpus-per-node=1", "#SBATCH --cpus-per-task=4", "#SBATCH --array=0-2%2"):
+        assert line in script
+    found = status(sweep, report=lambda line: None)
+    assert [s.state for s in found.values()] == ["queued"] * 3
+    assert sorted(RunFolder(tmp_path / "out" / "runs" / name).read("submitted")["job_id"] for name in found) == ["4242_0", "4242_1", "4242_2"]
