@@ -343,7 +343,7 @@ class SyntheticDataModule(SERDataModule):
         speakers_per_language: speakers generated per language (at most 8: each has its own voice).
         sentences_per_language: sentences each speaker says in every emotion.
         shift: strength of the per-language expression shift (0: every language expresses emotions alike).
-        remap: strength of Urdu's exchange of cues between emotion pairs (0: none).
+        remap: strength of Urdu's exchange of rate and volume between angry and happy (0: none, 1: full).
         synth_seed: seed of the generated corpus (not of the split: that is ``seed``).
         noise_floor_db: range [low, high] of each speaker's recording noise floor in dB below its speech;
             null writes exact digital silence between words instead.
@@ -357,7 +357,7 @@ class SyntheticDataModule(SERDataModule):
         speakers_per_language: int = 6,
         sentences_per_language: int = 12,
         shift: float = 1.0,
-        remap: float = 0.6,
+        remap: float = 1.0,
         synth_seed: int = 0,
         noise_floor_db: tuple[float, float] | None = (45.0, 60.0),
         **kwargs: Any,

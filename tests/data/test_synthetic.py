@@ -113,15 +113,17 @@ def test_shift_depends_on_seed_by_language_not_on_position():
     assert emotion_profile("de", "sad", reordered) == emotion_profile("de", "sad", SynthesisSpec())
 
 
-def test_urdu_remap_exchanges_rate_and_volume_cues():
-    plain, remapped = SynthesisSpec(remap=0.0), SynthesisSpec(remap=0.6)
-    expected = {"angry": (-12, -24), "happy": (12, 24), "neutral": (-24, -18), "sad": (24, 18)}
+def test_urdu_remap_exchanges_the_rate_and_volume_of_angry_and_happy_and_keeps_them_distinct():
+    plain, remapped = SynthesisSpec(remap=0.0), SynthesisSpec(remap=1.0)
+    expected = {"angry": (-20, -40), "happy": (20, 40), "neutral": (0, 0), "sad": (0, 0)}
     for emotion, (rate_change, volume_change) in expected.items():
         before, after = emotion_profile("ur", emotion, plain), emotion_profile("ur", emotion, remapped)
         assert after[0] - before[0] == pytest.approx(rate_change)
         assert after[3] - before[3] == pytest.approx(volume_change)
         assert after[1:3] == pytest.approx(before[1:3])
         assert emotion_profile("en", emotion, remapped) == emotion_profile("en", emotion, plain)
+    angry, happy = (emotion_profile("ur", e, remapped) for e in ("angry", "happy"))
+    assert abs(angry[0] - happy[0]) > 10 and abs(angry[3] - happy[3]) > 20  # exchanged, not merged: Urdu stays separable
 
 
 def test_bad_specs_are_rejected_with_a_useful_message():

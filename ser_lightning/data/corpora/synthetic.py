@@ -34,7 +34,8 @@ class SyntheticCorpus(Corpus):
             speaker has its own espeak-ng voice).
         sentences_per_language: Sentences each speaker says in each emotion (at most 15).
         shift: Strength of the per-language expression shift (0 = the same emotion profiles everywhere).
-        remap: Strength of the Urdu cue exchange between emotion pairs (0 = none, 1 = full).
+        remap: Strength of Urdu's exchange of rate and volume between angry and happy (0 = none, 1 = full;
+            around 0.5 the two coincide).
         seed: Generation seed (voices, prosody jitter, noise); not the training seed.
         noise_floor_db: Range [low, high] of each speaker's recording noise floor in dB below its
             speech level; null writes exact digital silence between words instead.
@@ -50,7 +51,7 @@ class SyntheticCorpus(Corpus):
         speakers_per_language: int = 6,
         sentences_per_language: int = 12,
         shift: float = 1.0,
-        remap: float = 0.6,
+        remap: float = 1.0,
         seed: int = 0,
         noise_floor_db: tuple[float, float] | None = (45.0, 60.0),
     ) -> None:
