@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -20,8 +21,14 @@ def run(*args: str, cwd: Path, env: dict | None = None) -> str:
 
 
 def test_a_wheel_installed_outside_the_source_tree_finds_its_shipped_configs(tmp_path):
-    dist = tmp_path / "dist"
-    run(sys.executable, "-m", "pip", "wheel", str(PROJECT), "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), cwd=tmp_path)
+    dist, source = tmp_path / "dist", tmp_path / "source"
+    # build from a copy of the tracked files: setuptools writes build/ and *.egg-info/ beside the sources it builds
+    tracked = run("git", "ls-files", "-z", cwd=PROJECT).split("\0")
+    for name in filter(None, tracked):
+        if (PROJECT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / name, source / name, follow_symlinks=False)
+    run(sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), cwd=tmp_path)
     wheel = next(dist.glob("ser_lightning-*.whl"))
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path)
