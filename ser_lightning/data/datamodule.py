@@ -201,7 +201,7 @@ class SERDataModule(LightningDataModule):
         return DataLoader(
             dataset,
             batch_sampler=batches,
-            collate_fn=collate_utterances,
+            collate_fn=getattr(dataset, "collate", collate_utterances),  # a dataset of cached features pads its own way
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )

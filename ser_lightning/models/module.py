@@ -140,13 +140,24 @@ class EmotionRecognizer(LightningModule):
         hidden_states, frame_lengths = self.backbone(waves, lengths)
         return self.pooling(hidden_states, frame_lengths)
 
+    def embed_batch(self, batch: dict[str, Any]) -> torch.Tensor:
+        """Pooled vectors of a batch: from its ``waves``, or from cached backbone ``features`` [B, T', L, D]
+        (``lengths`` then counts frames), which skip the backbone (see :mod:`ser_lightning.features`)."""
+        if "features" in batch:
+            return self.pooling(list(batch["features"].float().unbind(2)), batch["lengths"])
+        return self.embed(batch["waves"], batch["lengths"])
+
     @override
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class logits [B, num_classes] for zero-padded waves [B, T] with their lengths [B]."""
         return self.head(self.embed(waves, lengths))
 
+    def logits(self, batch: dict[str, Any]) -> torch.Tensor:
+        """Class logits [B, num_classes] of a batch (waves or cached features)."""
+        return self.head(self.embed_batch(batch))
+
     def _step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self(batch["waves"], batch["lengths"])
+        logits = self.logits(batch)
         return logits, self.loss_fn(logits.float(), batch["labels"])
 
     def _domain_loss(self, labelled: dict[str, Any], unlabelled: dict[str, Any] | None, pooled: torch.Tensor) -> torch.Tensor:
@@ -155,7 +166,7 @@ class EmotionRecognizer(LightningModule):
             raise ValueError("domain_adversarial needs unlabelled target audio: set the DataModule's unlabelled_target: true (and adaptation_speakers).")
         progress = self.global_step / max(1.0, float(self.trainer.estimated_stepping_batches)) if self._trainer else 0.0
         coefficient = ganin_coefficient(progress) if self.hparams.domain_schedule == "ganin" else 1.0
-        target = self.embed(unlabelled["waves"], unlabelled["lengths"])
+        target = self.embed_batch(unlabelled)
         domains = torch.tensor([role == "target" for role in labelled["meta"]["role"]] + [True] * len(target), device=pooled.device).long()
         logits = self.domain_classifier(torch.cat([pooled, target]), coefficient)
         loss = nn.functional.cross_entropy(logits.float(), domains)
@@ -176,7 +187,7 @@ class EmotionRecognizer(LightningModule):
     @override
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         labelled, unlabelled = (batch["labelled"], batch.get("unlabelled")) if "labelled" in batch else (batch, None)
-        pooled = self.embed(labelled["waves"], labelled["lengths"])
+        pooled = self.embed_batch(labelled)
         logits = self.head(pooled)
         loss = self.loss_fn(logits.float(), labelled["labels"])
         self.train_metrics.update(logits, labelled["labels"])
@@ -230,7 +241,7 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        logits = self(batch["waves"], batch["lengths"])
+        logits = self.logits(batch)
         labels = batch["labels"]
         rows_of: dict[str, list[int]] = {}
         for row, keys in enumerate(self._row_groups(batch["meta"], len(labels))):
@@ -271,7 +282,7 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
-        probs = self(batch["waves"], batch["lengths"]).float().softmax(-1)
+        probs = self.logits(batch).float().softmax(-1)
         return {
             "path": batch["meta"]["path"],
             "start": batch["meta"].get("start", [0.0] * len(probs)),  # window start (s) of long files cut by AudioFiles
