@@ -19,6 +19,42 @@ class AudioError(RuntimeError):
     """An audio file that is missing, unreadable or empty; the message names the file."""
 
 
+class BadSamplesError(AudioError):
+    """An audio file that decodes but whose samples cannot be trained on (NaN/Inf, unscaled floats, silence, ...)."""
+
+
+MAX_PEAK = 2.0  # float samples beyond +-2 (6 dB over full scale) were stored unscaled, not merely clipped
+SILENT_PEAK = 1e-4  # -80 dBFS: nothing but (near) digital silence
+CANCELLING = 0.01  # the mono mix keeps under 1% (-20 dB) of the channels' power: phase-inverted stereo
+CLIP_LEVEL, CLIPPED_FRACTION = 0.999, 0.01
+
+
+def sample_fault(data: np.ndarray) -> str | None:
+    """Why decoded samples ([frames, channels], float32) cannot be trained on, or None when they can.
+
+    Odd but sound audio (any bit depth, rate, channel count, clipping) is not a fault: it is normalised.
+    """
+    finite = np.isfinite(data)
+    if not finite.all():
+        return f"{int(data.size - finite.sum())} NaN or infinite samples"
+    peak = float(np.abs(data).max()) if data.size else 0.0
+    if peak > MAX_PEAK:
+        return f"samples reach {peak:.4g}, far outside [-1, 1] (float samples stored without scaling?)"
+    if peak < SILENT_PEAK:
+        return "silent (peak below -80 dBFS)"
+    if data.shape[1] > 1:
+        channel_power = float(np.mean(data.astype(np.float64) ** 2))
+        mix_power = float(np.mean(data.mean(axis=1, dtype=np.float64) ** 2))
+        if mix_power < CANCELLING * channel_power:
+            return "its channels cancel when mixed to mono (one is phase-inverted); keep one channel or fix the file"
+    return None
+
+
+def clipped_fraction(data: np.ndarray) -> float:
+    """Fraction of samples at full scale (decodable, kept, but worth a warning above 1%)."""
+    return float(np.mean(np.abs(data) >= CLIP_LEVEL)) if data.size else 0.0
+
+
 _WAV_FORMATS = (1, 3, 0xFFFE)  # PCM, IEEE float, extensible
 
 
@@ -99,8 +135,9 @@ def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
     return torch.from_numpy(soxr.resample(wave.numpy(), orig_rate, new_rate, quality="HQ"))
 
 
-def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
-    """Load a file as a mono float32 waveform at ``sample_rate``; raises :class:`AudioError` naming the file."""
+def decode(path: str | Path) -> tuple[np.ndarray, int]:
+    """Samples [frames, channels] as float32 at the file's own rate; raises :class:`AudioError` naming the file
+    when it is missing, unreadable, empty, or its samples are faulty (:func:`sample_fault`)."""
     try:
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as error:
@@ -109,6 +146,15 @@ def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
         raise AudioError(f"Audio file {path} cannot be read ({error}); re-export it as WAV/FLAC or remove it from the manifest.") from None
     if data.shape[0] == 0:
         raise AudioError(f"Audio file {path} is empty (0 samples); remove it from the corpus.")
+    fault = sample_fault(data)
+    if fault:
+        raise BadSamplesError(f"Audio file {path}: {fault}; fix or remove it (or set the DataModule's on_bad_audio: skip).")
+    return data, file_rate
+
+
+def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
+    """Load a file as a mono float32 waveform at ``sample_rate``; raises :class:`AudioError` naming the file."""
+    data, file_rate = decode(path)
     return resample(torch.from_numpy(np.ascontiguousarray(data.mean(axis=1))), file_rate, sample_rate)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from collections import Counter
 from pathlib import Path
 from functools import cached_property
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, SequentialSampler
 
 from audiomentations.core.transforms_interface import BaseWaveformTransform
@@ -21,7 +22,7 @@ from .dataset import UtteranceDataset
 from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
 from .fewshot import adaptation_split, check_shot_options, draw_shots, replay_subset
 from .manifest import ManifestError, Utterance, write_manifest
-from .splits import Split, speaker_key, speaker_split
+from .splits import Split, check_speaker_count, speaker_key, speaker_split
 from .synthetic import LANGUAGES
 
 
@@ -59,6 +60,16 @@ class SERDataModule(LightningDataModule):
             (e.g. ``[null, 20, 10, 5, 0]``); metrics are logged per SNR as ``test/ua/<group>/snr10``.
         test_noise_dir: folder of evaluation noise recordings for ``test_snrs``; null adds white noise.
             Noise is the same for an utterance and SNR on every run, whatever the workers or ranks.
+        on_bad_audio: what a bad audio file does: ``error`` (default: the run stops before training and names
+            every bad file) or ``skip`` (bad files are left out and listed with their reasons in
+            ``bad_audio.csv`` in the run's log folder). Bad means missing, unreadable, empty, shorter than
+            ``min_seconds``, or (with ``check_samples``) NaN/Inf samples, floats far outside [-1, 1], silence,
+            or stereo channels that cancel in the mono mix. Odd but sound files (any bit depth, rate,
+            channel count, FLAC/OGG/MP3) are converted, never rejected.
+        check_samples: decode every file once at setup to check its samples (cached per file, so only new or
+            changed files are decoded again); false checks headers only, and faulty samples then stop the
+            run when the file is first read.
+        min_seconds: files shorter than this are bad audio; the CLI raises it to the backbone's minimum input.
     """
 
     def __init__(
@@ -78,10 +89,27 @@ class SERDataModule(LightningDataModule):
         train_augment: Sequence[BaseWaveformTransform] | None = None,
         test_snrs: Sequence[float | None] = (None,),
         test_noise_dir: str | None = None,
+        on_bad_audio: Literal["error", "skip"] = "error",
+        check_samples: bool = True,
+        min_seconds: float = 0.0,
     ) -> None:
         super().__init__()
         if not corpora:
             raise ValueError("Give at least one corpus to train on.")
+        check_speaker_count(val_speakers, "val_speakers")
+        check_speaker_count(test_speakers, "test_speakers")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be 0 (load in the main process) or more, got {num_workers}.")
+        if max_train_seconds is not None and max_train_seconds <= 0:
+            raise ValueError(f"max_train_seconds must be a positive number of seconds (or null to keep utterances whole), got {max_train_seconds}.")
+        if on_bad_audio not in ("error", "skip"):
+            raise ValueError(f"on_bad_audio must be 'error' or 'skip', got {on_bad_audio!r}.")
+        self.on_bad_audio = on_bad_audio
+        self.check_samples = check_samples
+        self.min_seconds = min_seconds
+        self.bad_audio: dict[str, str] = {}
         self.corpora = list(corpora)
         self._label_spec = dict(name=label_space, label_names=label_names, label_mapping=label_mapping, neutral_valence=neutral_valence)
         if label_space != "native":
@@ -128,11 +156,16 @@ class SERDataModule(LightningDataModule):
 
     def _load(self, corpora: Sequence[Corpus]) -> list[Utterance]:
         utterances: list[Utterance] = []
+        faults: dict[str, str] | None = {} if self.on_bad_audio == "skip" else None
         for corpus in corpora:
-            kept, dropped = self.label_space.apply(corpus.load(), source=repr(corpus))
+            loaded = corpus.load(check_samples=self.check_samples, min_seconds=self.min_seconds, faults=faults)
+            kept, dropped = self.label_space.apply(loaded, source=repr(corpus))
             if dropped:
                 rank_zero_info(f"{corpus!r}: left out {sum(dropped.values())} utterances with labels outside {self.label_names}: {dict(dropped)}")
             utterances.extend(kept)
+        if faults:
+            self.bad_audio |= faults
+            rank_zero_warn(f"Left out {len(faults)} bad audio file(s) (on_bad_audio: skip); e.g. {next(iter(faults.values()))}")
         return utterances
 
     def make_split(self) -> tuple[Split, list[str]]:
@@ -150,10 +183,11 @@ class SERDataModule(LightningDataModule):
         noise = EvaluationNoise(self.sample_rate, self.test_noise_dir, seed=self.seed)
         return {
             "train": UtteranceDataset(
-                split.train, names, self.sample_rate, roles=self.train_roles(split), max_seconds=self.max_train_seconds, augment=self.train_augment
+                split.train, names, self.sample_rate, roles=self.train_roles(split), max_seconds=self.max_train_seconds, augment=self.train_augment,
+                skip_bad=self.on_bad_audio == "skip",
             ),
-            "val": UtteranceDataset(split.val, names, self.sample_rate),
-            "test": UtteranceDataset(split.test, names, self.sample_rate, roles=test_roles, snrs=self.test_snrs, noise=noise),
+            "val": UtteranceDataset(split.val, names, self.sample_rate, skip_bad=self.on_bad_audio == "skip"),
+            "test": UtteranceDataset(split.test, names, self.sample_rate, roles=test_roles, snrs=self.test_snrs, noise=noise, skip_bad=self.on_bad_audio == "skip"),
         }
 
     def setup(self, stage: str | None = None) -> None:
@@ -166,6 +200,26 @@ class SERDataModule(LightningDataModule):
                 raise ManifestError(f"The {name} split is empty; check the corpora's languages and the val/test speaker counts.")
         self.datasets = datasets
         rank_zero_info(self.describe())
+        if self.bad_audio:
+            self._record_bad_audio()
+
+    def _record_bad_audio(self) -> None:
+        """``bad_audio.csv`` (path, reason) in the run's log folder, for the files ``on_bad_audio: skip`` left out."""
+        log_dir = getattr(self.trainer, "log_dir", None) if self.trainer is not None else None
+        if not log_dir or not self.trainer.is_global_zero:
+            return
+        path = Path(log_dir) / "bad_audio.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "reason"])
+            writer.writerows(sorted(self.bad_audio.items()))
+        rank_zero_info(f"The {len(self.bad_audio)} skipped bad audio file(s) are listed in {path}.")
+
+    def shortest_utterance(self) -> Utterance | None:
+        """The shortest utterance of any split (after ``setup``), for the model's minimum-input check."""
+        utterances = [u for dataset in self.datasets.values() for u in dataset.utterances]
+        return min(utterances, key=lambda u: u.duration, default=None)
 
     def train_label_counts(self) -> list[int]:
         """Training utterances per class, in class order (after ``setup``): for ``class_weights: auto``."""
@@ -270,6 +324,7 @@ class CrossLingualDataModule(SERDataModule):
         if (shots_per_class or shots_fraction or unlabelled_target) and not adaptation_speakers:
             raise ValueError("Shots and unlabelled target audio come from speakers set aside for adaptation: set adaptation_speakers (e.g. 2).")
         check_shot_options(shots_per_class, shots_fraction, source_replay)
+        check_speaker_count(adaptation_speakers, "adaptation_speakers")
         self.targets = list(targets)
         self.adaptation_speakers = adaptation_speakers
         self.shots_per_class = shots_per_class
@@ -290,6 +345,9 @@ class CrossLingualDataModule(SERDataModule):
         leaked = sorted({speaker_key(u) for u in target} & trained)
         if leaked:
             raise ManifestError(f"Target speakers {leaked[:5]} are also source speakers; give sources and targets disjoint languages or corpora.")
+        shared = sorted({os.path.abspath(u.path) for u in target} & (split.files("train") | split.files("val") | split.files("test")))
+        if shared:
+            raise ManifestError(f"Audio files {shared[:3]} are listed both in a source and in a target corpus; one file is one utterance: give them to one side.")
         self.adaptation, target_test = adaptation_split(target, self.adaptation_speakers, self.seed)
         self.shots = draw_shots(self.adaptation, self.shots_per_class, self.shots_fraction, self.seed)
         split.train = replay_subset(split.train, self.source_replay, self.seed) + self.shots * self.shots_oversample
@@ -306,7 +364,8 @@ class CrossLingualDataModule(SERDataModule):
         datasets = super().make_datasets(split, test_roles)
         if self.unlabelled_target:
             datasets["unlabelled"] = UtteranceDataset(
-                self.adaptation, self.label_names, self.sample_rate, roles="target", max_seconds=self.max_train_seconds, labelled=False
+                self.adaptation, self.label_names, self.sample_rate, roles="target", max_seconds=self.max_train_seconds, labelled=False,
+                skip_bad=self.on_bad_audio == "skip",
             )
         return datasets
 

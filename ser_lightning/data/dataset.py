@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -9,7 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .audio import load_audio, random_crop
+from .audio import AudioError, load_audio, random_crop
+from .batching import collate_utterances
 from .augment import EvaluationNoise, snr_tag
 from .manifest import Utterance
 
@@ -29,7 +31,9 @@ class UtteranceDataset(Dataset):
     utterances at random (training only); ``augment`` is an audiomentations-style callable
     ``augment(samples=..., sample_rate=...)``. With ``snrs`` every utterance appears once per SNR
     (None = clean) with ``noise`` added at that SNR, and its ``meta`` carries ``snr``. An unlabelled
-    dataset (``labelled=False``) drops the labels when it is built and yields label -1.
+    dataset (``labelled=False``) drops the labels when it is built and yields label -1. With
+    ``skip_bad`` a file that fails to load (it changed since setup checked it) is left out of its
+    batch with a warning instead of stopping the run.
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class UtteranceDataset(Dataset):
         snrs: Sequence[float | None] = (None,),
         noise: EvaluationNoise | None = None,
         labelled: bool = True,
+        skip_bad: bool = False,
     ) -> None:
         self.utterances = list(utterances) if labelled else [u.with_(label="") for u in utterances]
         self.labelled = labelled
@@ -57,6 +62,7 @@ class UtteranceDataset(Dataset):
         if any(snr is not None for snr in self.snrs) and noise is None:
             raise ValueError("Noisy evaluation needs an EvaluationNoise.")
         self.noise = noise
+        self.skip_bad = skip_bad
 
     def __len__(self) -> int:
         return len(self.utterances) * len(self.snrs)
@@ -67,10 +73,21 @@ class UtteranceDataset(Dataset):
         cap = self.max_samples / self.sample_rate if self.max_samples else float("inf")
         return [min(u.duration, cap) for u in self.utterances] * len(self.snrs)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def collate(self, items: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+        """:func:`collate_utterances` of the items that loaded (None when none did)."""
+        loaded = [item for item in items if item is not None]
+        return collate_utterances(loaded) if loaded else None
+
+    def __getitem__(self, index: int) -> dict[str, Any] | None:
         snr = self.snrs[index // len(self.utterances)]
         utt = self.utterances[index % len(self.utterances)]
-        wave = load_audio(utt.path, self.sample_rate)
+        try:
+            wave = load_audio(utt.path, self.sample_rate)
+        except AudioError as error:
+            if not self.skip_bad:
+                raise
+            warnings.warn(f"Skipped while training: {error}", stacklevel=1)
+            return None
         if self.max_samples:
             wave = random_crop(wave, self.max_samples)
         if self.augment is not None:

@@ -75,16 +75,47 @@ def utterance_from_dict(record: dict[str, Any], base_dir: Path, source: str = "<
     )
 
 
-def read_manifest(path: str | Path, columns: Mapping[str, str] | None = None, defaults: Mapping[str, str] | None = None) -> list[Utterance]:
+def deduplicate(utterances: Iterable[Utterance], source: str) -> tuple[list[Utterance], int]:
+    """One record per audio file: exact repeats are dropped (their count is returned); a file listed twice with
+    another label, speaker, language or corpus is a :class:`ManifestError` naming the file and both values."""
+    kept: dict[str, Utterance] = {}
+    repeats = 0
+    for utt in utterances:
+        key = os.path.abspath(utt.path)
+        first = kept.get(key)
+        if first is None:
+            kept[key] = utt
+            continue
+        conflicts = [f"{name} {getattr(first, name)!r} and {getattr(utt, name)!r}" for name in REQUIRED_FIELDS[1:] if getattr(first, name) != getattr(utt, name)]
+        if conflicts:
+            raise ManifestError(f"{source}: {utt.path} is listed twice with {'; '.join(conflicts)}; one file is one utterance: keep one record.")
+        repeats += 1
+    return list(kept.values()), repeats
+
+
+def check_inside(path: str, root: Path, source: str) -> None:
+    """Raise unless ``path`` lies under ``root`` (``..`` resolved, symlinks not followed), naming the option that allows it."""
+    resolved, base = os.path.normpath(os.path.abspath(path)), os.path.normpath(os.path.abspath(root))
+    if os.path.commonpath([resolved, base]) != base:
+        raise ManifestError(
+            f"{source}: {path} lies outside the corpus folder {base}; move the audio there, set `audio_root` to a folder "
+            "that holds it, or set `allow_outside_root: true` if the manifest is yours."
+        )
+
+
+def read_manifest(
+    path: str | Path, columns: Mapping[str, str] | None = None, defaults: Mapping[str, str] | None = None, base_dir: Path | None = None
+) -> list[Utterance]:
     """Read a JSONL manifest; raises :class:`ManifestError` naming the file and line on bad input.
 
     ``columns`` maps record fields to the keys the file uses (``{label: emotion}``); ``defaults``
-    fills fields a record lacks (``{language: ur}``).
+    fills fields a record lacks (``{language: ur}``); relative paths start from ``base_dir``
+    (default: the manifest's folder).
     """
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"Manifest {path} does not exist; create it or point the corpus at the right folder.")
-    base_dir = path.parent
+    base_dir = base_dir or path.parent
     renamed = {key: field for field, key in (columns or {}).items()}
     utterances = []
     with path.open(encoding="utf-8") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -28,17 +29,34 @@ class Split:
     def speakers(self, name: str) -> set[tuple[str, str]]:
         return {speaker_key(u) for u in getattr(self, name)}
 
+    def files(self, name: str) -> set[str]:
+        return {os.path.abspath(u.path) for u in getattr(self, name)}
+
     def check_disjoint(self) -> None:
-        """Raise if any speaker is in two splits (a leak that inflates every reported number)."""
+        """Raise if any speaker or audio file is in two splits (a leak that inflates every reported number)."""
         for i, first in enumerate(SPLIT_NAMES):
             for second in SPLIT_NAMES[i + 1 :]:
                 shared = self.speakers(first) & self.speakers(second)
                 if shared:
                     raise ValueError(f"Speakers {sorted(shared)[:5]} appear in both {first} and {second}: the split leaks speakers.")
+                files = self.files(first) & self.files(second)
+                if files:
+                    raise ValueError(f"Audio files {sorted(files)[:3]} appear in both {first} and {second} (under different speakers): one file is one utterance; fix the manifest.")
 
 
-def _count(spec: int | float, available: int) -> int:
+def check_speaker_count(spec: int | float, option: str) -> None:
+    """Raise unless ``spec`` is a whole number of speakers (0, 1, 2, ...) or a fraction between 0 and 1, naming ``option``."""
+    if isinstance(spec, bool) or not isinstance(spec, (int, float)):
+        raise ValueError(f"{option}={spec!r}: give a number of speakers (2) or a fraction of a group's speakers (0.2).")
+    if spec < 0:
+        raise ValueError(f"{option}={spec} is negative: give a number of speakers (0, 1, 2, ...) or a fraction between 0 and 1 (0.2).")
+    if isinstance(spec, float) and not spec.is_integer() and not 0 < spec < 1:
+        raise ValueError(f"{option}={spec} is neither a whole number of speakers nor a fraction between 0 and 1: write {round(spec)} or {spec / 10:g}.")
+
+
+def _count(spec: int | float, available: int, option: str = "speakers") -> int:
     """A speaker count from an absolute number or a fraction of the available speakers."""
+    check_speaker_count(spec, option)
     if isinstance(spec, float) and 0 < spec < 1:
         return max(1, round(spec * available))
     return int(spec)
@@ -71,7 +89,7 @@ def speaker_split(
     for group in sorted(groups):
         speakers = sorted(groups[group])
         random.Random(f"{seed}:{group}").shuffle(speakers)
-        n_test, n_val = _count(test_speakers, len(speakers)), _count(val_speakers, len(speakers))
+        n_test, n_val = _count(test_speakers, len(speakers), "test_speakers"), _count(val_speakers, len(speakers), "val_speakers")
         if n_test + n_val >= len(speakers):
             raise ValueError(
                 f"Group {dict(zip(group_by, group))} has {len(speakers)} speakers: too few to hold out "

@@ -185,11 +185,19 @@ class EmotionRecognizer(LightningModule):
             self.logger.log_metrics({"params/trainable_backbone": trainable, "params/trainable_head": head_trainable}, step=0)
 
     @override
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        labelled, unlabelled = (batch["labelled"], batch.get("unlabelled")) if "labelled" in batch else (batch, None)
+    def training_step(self, batch: dict[str, Any] | None, batch_idx: int) -> torch.Tensor | None:
+        labelled, unlabelled = (batch["labelled"], batch.get("unlabelled")) if batch and "labelled" in batch else (batch, None)
+        if labelled is None:  # every file of the batch was skipped as bad audio
+            return None
         pooled = self.embed_batch(labelled)
         logits = self.head(pooled)
         loss = self.loss_fn(logits.float(), labelled["labels"])
+        if not torch.isfinite(loss):
+            files = ", ".join(labelled["meta"]["path"][:8])
+            raise FloatingPointError(
+                f"The training loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); the batch held {files}. "
+                "Check those files for NaN/Inf samples (the DataModule's check_samples: true finds them before training), or lower the learning rate."
+            )
         self.train_metrics.update(logits, labelled["labels"])
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(logits))
@@ -198,7 +206,9 @@ class EmotionRecognizer(LightningModule):
         return loss
 
     @override
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+    def validation_step(self, batch: dict[str, Any] | None, batch_idx: int) -> None:
+        if batch is None:
+            return
         logits, loss = self._step(batch)
         self.val_metrics.update(logits, batch["labels"])
         self.val_confusion.update(logits, batch["labels"])
@@ -240,7 +250,9 @@ class EmotionRecognizer(LightningModule):
         ]
 
     @override
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+    def test_step(self, batch: dict[str, Any] | None, batch_idx: int) -> None:
+        if batch is None:
+            return
         logits = self.logits(batch)
         labels = batch["labels"]
         rows_of: dict[str, list[int]] = {}

@@ -6,7 +6,7 @@ from ser_lightning.data.splits import Split, speaker_split
 
 def corpus(languages=("en", "de"), speakers=5, per_speaker=4, name="c"):
     return [
-        Utterance(f"{lang}/{s}/{i}.wav", ("angry", "sad")[i % 2], f"{lang}{s}", lang, name)
+        Utterance(f"{name}/{lang}/{s}/{i}.wav", ("angry", "sad")[i % 2], f"{lang}{s}", lang, name)
         for lang in languages
         for s in range(speakers)
         for i in range(per_speaker)
@@ -69,3 +69,19 @@ def test_a_bilingual_speaker_goes_to_one_split_with_all_their_utterances():
         split.check_disjoint()
         assert len(split.train) + len(split.val) + len(split.test) == len(utts)
         assert len({u.speaker for u in split.test}) == 1
+
+
+@pytest.mark.parametrize("option", ["val_speakers", "test_speakers"])
+@pytest.mark.parametrize("value, message", [(-3, "is negative"), (1.5, "neither a whole number"), ("2", "give a number")])
+def test_negative_or_fractional_speaker_counts_are_refused_naming_the_option(option, value, message):
+    with pytest.raises(ValueError, match=f"{option}=.*{message}"):
+        speaker_split(corpus(), **{option: value})
+
+
+def test_one_file_under_two_speakers_in_two_splits_is_a_leak():
+    utts = corpus(speakers=4, per_speaker=2)
+    split = speaker_split(utts, val_speakers=1, test_speakers=1, seed=0)
+    trained = split.train[0]
+    split.test.append(trained.with_(speaker="someone_else"))
+    with pytest.raises(ValueError, match=f"{trained.path}.*both train and test.*one file is one utterance"):
+        split.check_disjoint()

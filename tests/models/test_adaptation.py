@@ -120,7 +120,8 @@ def test_the_adversarial_branch_never_reads_target_labels(small_corpus, tmp_path
     for shuffle in (False, True):
         root = manifest_with_shuffled_target_labels(small_corpus, tmp_path / f"m{shuffle}", shuffle)
         dm = CrossLingualDataModule(
-            [ManifestCorpus(str(root), languages=["en", "de", "it"])], [ManifestCorpus(str(root), languages=["ur"])],
+            [ManifestCorpus(str(root), languages=["en", "de", "it"], audio_root=str(small_corpus))],
+            [ManifestCorpus(str(root), languages=["ur"], audio_root=str(small_corpus))],
             batch_size=8, adaptation_speakers=1, unlabelled_target=True,
         )  # fmt: skip
         torch.manual_seed(0)

@@ -55,3 +55,14 @@ def test_the_head_takes_its_width_from_the_pooling():
     model = EmotionRecognizer(CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=4, head_hidden=0, pooling=AttentiveStatisticsPooling())
     assert model.head[-1].in_features == 2 * model.backbone.hidden_size
     assert model(torch.randn(2, 8000), torch.tensor([8000, 4000])).shape == (2, 4)
+
+
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
+def test_a_non_finite_loss_stops_training_naming_the_batch_files():
+    items = [{"wave": torch.randn(4000), "label": i % 4, "meta": {"path": f"clip{i}.wav", "role": "source", "language": "en"}} for i in range(8)]
+    model = tiny_model()
+    with torch.no_grad():
+        model.head[-1].bias[0] = float("nan")  # as weights become after one step on a NaN sample
+    trainer = L.Trainer(max_steps=3, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    with pytest.raises(FloatingPointError, match=r"loss is nan at step 0 .* held clip0.wav, clip1.wav, clip2.wav, clip3.wav"):
+        trainer.fit(model, DataLoader(items, batch_size=4, collate_fn=collate_utterances))

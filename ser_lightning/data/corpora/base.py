@@ -7,8 +7,20 @@ from pathlib import Path
 from typing import Sequence
 
 from ..labels import native_labels
-from ..manifest import ManifestError, Utterance
-from ..probe_cache import cached_probes, probe_cache_file
+from lightning.pytorch.utilities import rank_zero_info
+
+from ..manifest import ManifestError, Utterance, deduplicate
+from ..audio import AudioError
+from ..probe_cache import cached_probes, cached_sample_checks, probe_cache_file
+
+
+def describe_faults(faults: dict[str, str], shown: int = 10) -> str:
+    """One message for a set of bad files: how many, the first ``shown`` reasons, and the two fixes."""
+    lines = [f"{len(faults)} bad audio file(s):"] + [f"  {reason}" for reason in list(faults.values())[:shown]]
+    if len(faults) > shown:
+        lines.append(f"  ... and {len(faults) - shown} more")
+    lines.append("Fix or remove them, or set the DataModule's on_bad_audio: skip to leave them out (listed in bad_audio.csv beside the run).")
+    return "\n".join(lines)
 
 
 class Corpus(ABC):
@@ -43,14 +55,18 @@ class Corpus(ABC):
         """The corpus's own emotion words (the ``native`` label space); real corpora read them from their code table."""
         return native_labels(self.name)
 
-    def load(self, check_audio: bool = True) -> list[Utterance]:
-        """Parsed, language-filtered utterances; with ``check_audio`` every file's header is read (durations filled).
+    def load(self, check_audio: bool = True, check_samples: bool = False, min_seconds: float = 0.0, faults: dict[str, str] | None = None) -> list[Utterance]:
+        """Parsed, de-duplicated, language-filtered utterances; with ``check_audio`` every file's header is read (durations filled).
 
-        Raises :class:`ManifestError` naming the folder when nothing is left, and an
-        :class:`~ser_lightning.data.audio.AudioError` naming the file when one is missing or unreadable,
-        before any training starts.
+        ``check_samples`` also decodes every file once (cached) and checks its samples (NaN/Inf, unscaled
+        floats, silence, cancelling channels); files shorter than ``min_seconds`` are bad too. A bad file
+        raises an :class:`~ser_lightning.data.audio.AudioError` naming it, or, when ``faults`` is given, is
+        left out and recorded there (path -> reason). Raises :class:`ManifestError` naming the folder
+        when nothing is left, before any training starts.
         """
-        utterances = self.parse()
+        utterances, repeats = deduplicate(self.parse(), repr(self))
+        if repeats:
+            rank_zero_info(f"{self!r}: dropped {repeats} exact repeat(s) of records (one file is one utterance).")
         if not utterances:
             raise ManifestError(f"{self.name} corpus at {self.root} has no utterances; check that `root` points at the corpus folder.")
         if self.languages:
@@ -58,10 +74,22 @@ class Corpus(ABC):
             utterances = [u for u in utterances if u.language in self.languages]
             if not utterances:
                 raise ManifestError(f"{self.name} corpus at {self.root} has no utterances in languages {self.languages} (it has {found}).")
-        if check_audio:
-            probes = cached_probes([u.path for u in utterances], probe_cache_file(type(self).__name__, self.root))
-            utterances = [u.with_(duration=duration, sample_rate=rate) for u, (duration, rate) in zip(utterances, probes)]
-        return utterances
+        if not check_audio:
+            return utterances
+        found_faults: dict[str, str] = {}
+        kind = type(self).__name__
+        probes = cached_probes([u.path for u in utterances], probe_cache_file(kind, self.root), found_faults)
+        checked = [u.with_(duration=p[0], sample_rate=p[1]) for u, p in zip(utterances, probes) if p is not None]
+        for utt in checked:
+            if utt.duration < min_seconds:
+                found_faults[utt.path] = f"Audio file {utt.path} is {utt.duration:.3f} s long, shorter than the {min_seconds:g} s the model needs"
+        if check_samples:
+            found_faults |= cached_sample_checks([u.path for u in checked if u.path not in found_faults], probe_cache_file(kind, self.root, "samples"))
+        if found_faults and faults is None:
+            raise AudioError(describe_faults(found_faults))
+        if faults is not None:
+            faults.update(found_faults)
+        return [u for u in checked if u.path not in found_faults]
 
     def __repr__(self) -> str:
         langs = f", languages={self.languages}" if self.languages else ""

@@ -6,17 +6,17 @@ import csv
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..manifest import ManifestError, Utterance, read_manifest, utterance_from_dict
+from ..manifest import ManifestError, Utterance, check_inside, read_manifest, utterance_from_dict
 from .base import Corpus
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 
 
-def read_table(path: Path, columns: Mapping[str, str], defaults: Mapping[str, str]) -> list[Utterance]:
+def read_table(path: Path, columns: Mapping[str, str], defaults: Mapping[str, str], base_dir: Path | None = None) -> list[Utterance]:
     """Records from a CSV/TSV file: ``columns`` maps record fields to column names, ``defaults`` fills absent fields.
 
     Columns not named in ``columns`` keep their own name (a ``speaker`` column is the speaker); any other
-    column goes to ``extra``. Relative paths are resolved against the table's folder.
+    column goes to ``extra``. Relative paths are resolved against ``base_dir`` (default: the table's folder).
     """
     if not path.is_file():
         raise ManifestError(f"Manifest {path} does not exist; create it or point the corpus at the right file.")
@@ -30,7 +30,7 @@ def read_table(path: Path, columns: Mapping[str, str], defaults: Mapping[str, st
         utterances = []
         for number, row in enumerate(reader, start=2):
             record = {**defaults, **{renamed.get(column, column): value for column, value in row.items() if column is not None and value not in (None, "")}}
-            utterances.append(utterance_from_dict(record, path.parent, source=f"{path}:{number}"))
+            utterances.append(utterance_from_dict(record, base_dir or path.parent, source=f"{path}:{number}"))
     return utterances
 
 
@@ -39,7 +39,9 @@ class ManifestCorpus(Corpus):
 
     Every record needs ``path``, ``label``, ``speaker``, ``language`` and ``corpus`` (``duration``,
     ``sample_rate`` optional; anything else goes to ``extra``). Relative paths are resolved against
-    the manifest's folder. Labels are taken as written: they are the corpus's native words.
+    ``audio_root`` (default: the manifest's folder), and every path must stay inside it, so a
+    manifest from elsewhere cannot make a run read arbitrary files. Labels are taken as written:
+    they are the corpus's native words.
 
     Args:
         root: the ``.jsonl``, ``.csv`` or ``.tsv`` file, or a folder holding ``manifest.jsonl``.
@@ -47,6 +49,9 @@ class ManifestCorpus(Corpus):
         columns: record field -> column (or JSON key) name, e.g. ``{path: file, label: emotion, speaker: actor}``;
             fields not named keep their own name.
         defaults: values for fields the file lacks, e.g. ``{language: ur, corpus: mydata}``.
+        audio_root: the folder that relative paths start from and that every audio file must lie in;
+            null is the manifest's own folder.
+        allow_outside_root: accept absolute paths and ``..`` that leave ``audio_root`` (for manifests you wrote).
     """
 
     name = "manifest"
@@ -57,10 +62,14 @@ class ManifestCorpus(Corpus):
         languages: Sequence[str] | None = None,
         columns: dict[str, str] | None = None,
         defaults: dict[str, str] | None = None,
+        audio_root: str | None = None,
+        allow_outside_root: bool = False,
     ) -> None:
         super().__init__(root, languages)
         self.columns = dict(columns or {})
         self.defaults = dict(defaults or {})
+        self.audio_root = Path(audio_root) if audio_root else None
+        self.allow_outside_root = allow_outside_root
 
     @property
     def manifest_path(self) -> Path:
@@ -73,9 +82,15 @@ class ManifestCorpus(Corpus):
 
     def parse(self) -> list[Utterance]:
         path = self.manifest_path
+        base = self.audio_root or path.parent
         if path.suffix.lower() in TABLE_SUFFIXES:
-            return read_table(path, self.columns, self.defaults)
-        return read_manifest(path, columns=self.columns, defaults=self.defaults)
+            utterances = read_table(path, self.columns, self.defaults, base)
+        else:
+            utterances = read_manifest(path, columns=self.columns, defaults=self.defaults, base_dir=base)
+        if not self.allow_outside_root:
+            for utt in utterances:
+                check_inside(utt.path, base, str(path))
+        return utterances
 
     def native_labels(self) -> tuple[str, ...]:
         return tuple(sorted({u.label for u in self.parse()}))
