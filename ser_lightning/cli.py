@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -11,16 +13,18 @@ from typing import Any, Callable, Sequence
 import torch
 import yaml
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from typing_extensions import override
 
+from .checkpoints import VERSION_ENV, CheckpointError, check_checkpoint, launched_version, newest_readable, newest_run, next_version, prune_hpc, resumable_checkpoints
+from .config_errors import ConfigError, own_error
 from .experiments.records import write_results
 from .models import EmotionRecognizer
 from .models.metrics import results_table
 from .predictions import PredictionWriter
-
 
 
 def shipped_configs() -> Path:
@@ -58,6 +62,7 @@ CHECKPOINT_SUBCOMMANDS = ("validate", "test", "predict")
 
 def checkpoint_hparams(path: str | Path) -> dict[str, Any]:
     """A checkpoint's saved model hyper-parameters (without Lightning's internal keys); the weights are memory-mapped, not read."""
+    check_checkpoint(path)
     checkpoint = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
     hparams = dict(checkpoint.get("hyper_parameters") or {})
     return {key: value for key, value in hparams.items() if not key.startswith("_")}
@@ -93,7 +98,7 @@ class SERLightningCLI(LightningCLI):
         self._checkpoint_hparams: dict[str, Any] = {}
         if isinstance(argv, (list, tuple)) and argv and argv[0] in CHECKPOINT_SUBCOMMANDS:
             path = ckpt_path_of(argv)
-            if path and Path(path).is_file():
+            if path and path not in ("last", "best", "hpc"):
                 self._checkpoint_hparams = checkpoint_hparams(path)
                 model = {k: v for k, v in self._checkpoint_hparams.items() if k not in ("num_classes", "label_names")}  # link targets
                 argv = [argv[0], "--model", yaml.safe_dump(model), *argv[1:]]
@@ -124,7 +129,7 @@ class SERLightningCLI(LightningCLI):
         parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath")
         parser.set_defaults(
             {
-                "checkpoint.dirpath": "checkpoints/ser",
+                "checkpoint.dirpath": None,  # each run its own: checkpoints/<logger name>/<version> (see _place_run)
                 "checkpoint.filename": "best-epoch{epoch:02d}-ua{val/ua:.3f}",
                 "checkpoint.auto_insert_metric_name": False,
                 "checkpoint.monitor": "val/ua",
@@ -152,12 +157,112 @@ class SERLightningCLI(LightningCLI):
         logger = self.config[self.subcommand].trainer.get("logger")
         if logger is not None and not isinstance(logger, bool) and str(logger.get("class_path", "")).endswith(TensorBoardLogger.__name__):
             logger.init_args.default_hp_metric = False
+        self._place_run()
+
+    def _place_run(self) -> None:
+        """Give the run its own folders (``checkpoints/<name>/<version>`` beside ``logs/<name>/<version>``) and resolve ``ckpt_path``."""
+        config = self.config[self.subcommand]
+        logger = config.trainer.get("logger")
+        init = logger.get("init_args") if logger is not None and not isinstance(logger, (bool, list)) else None
+        name = str((init.get("name") if init is not None else None) or "ser")
+        version = init.get("version") if init is not None else None
+        dirpath = config.checkpoint.get("dirpath")
+        ckpt = config.get("ckpt_path")
+        chosen = dirpath is None
+        folder = f"version_{version}" if isinstance(version, int) else str(version)
+        if chosen:
+            root = Path("checkpoints") / name
+            if version is None:
+                version = launched_version()
+                if version is None and ckpt == "last":
+                    version = getattr(newest_run(root), "name", None)
+                if version is None:
+                    version = next_version(Path(str(init.get("save_dir") or "logs")) / name if init is not None else root, root)
+                if init is not None:
+                    init.version = version
+            folder = f"version_{version}" if isinstance(version, int) else str(version)
+            if os.environ.get("LOCAL_RANK", "0") == "0":
+                os.environ[VERSION_ENV] = str(version)  # the DDP processes Lightning starts next take the same folders
+            dirpath = str(root / folder)
+            config.checkpoint.dirpath = config.last_checkpoint.dirpath = dirpath
+        if config.trainer.get("default_root_dir") is None:
+            config.trainer.default_root_dir = dirpath  # SLURM's hpc_ckpt_N.ckpt files land in the run's own folder
+        if self.subcommand == "fit":
+            config.ckpt_path = self._resume_from(Path(dirpath), ckpt, chosen)
+        elif ckpt == "last":
+            config.ckpt_path = self._resume_from(Path(dirpath), ckpt, chosen) if resumable_checkpoints(Path(dirpath)) else None
+        self._run_folders = [Path(dirpath)] + ([Path(str(init.get("save_dir") or "logs")) / name / folder] if chosen and init is not None else [])
+        self._new_folders = [path for path in self._run_folders if not path.exists()]
+
+    def _resume_from(self, folder: Path, ckpt: str | None, chosen: bool) -> str | None:
+        """The checkpoint a run starts from: ``last``/``hpc`` resolve to the newest readable file in the run's folder
+        (a first run starts fresh), an explicit path must load, and a run never writes into another run's folder."""
+        from lightning.fabric.plugins.environments import SLURMEnvironment
+
+        resumable = resumable_checkpoints(folder)
+        if ckpt is None and SLURMEnvironment.detect() and any(p.name.startswith("hpc_ckpt_") for p in resumable):
+            ckpt = "hpc"  # a requeued SLURM job resumes (Lightning's own rule, with the unreadable-file fallback below)
+        if ckpt is None:
+            existing = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
+            if existing and not chosen:
+                raise CheckpointError(
+                    f"{folder} already holds checkpoints of an earlier run ({', '.join(existing[:3])}): resume that run with "
+                    "--ckpt_path last, or give this run its own --checkpoint.dirpath (unset, each run gets checkpoints/<name>/<version>)."
+                )
+            return None
+        if ckpt not in ("last", "hpc"):
+            check_checkpoint(ckpt)
+            return ckpt
+        candidates = [p for p in resumable if ckpt == "last" or p.name.startswith("hpc_ckpt_")]
+        if not candidates:
+            rank_zero_info(f"--ckpt_path {ckpt}: no checkpoint to resume in {folder} yet, so this run starts fresh.")
+            return None
+        skipped: list[tuple[Path, str]] = []
+        found = newest_readable(candidates, skipped)
+        if found is None:
+            raise CheckpointError(f"No checkpoint in {folder} can be loaded ({'; '.join(f'{p.name}: {r}' for p, r in skipped)}); delete them to start fresh.")
+        for path, reason in skipped:
+            rank_zero_warn(f"{path} cannot be loaded ({reason}): it is truncated or corrupt. Resuming from {found} instead.")
+        if os.environ.get("LOCAL_RANK", "0") == "0":
+            prune_hpc(folder, found)
+        rank_zero_info(f"Resuming from {found}.")
+        return str(found)
+
+    @override
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except Exception as error:
+            cause = own_error(error)
+            if cause is None:
+                raise
+            raise ConfigError(cause) from None
 
     @override
     def after_instantiate_classes(self) -> None:
         # The DataModule's config becomes its hyper-parameters, so Lightning and the HPARAMS tab record it beside the model's.
         if self.datamodule is not None and not self.datamodule.hparams:
             self.datamodule.save_hyperparameters({"data": self._resolved_config().get("data")})
+        self._check_labels_against_checkpoint()
+        self._raise_min_seconds()
+        self.trainer.callbacks.append(RemoveFailedRunFolders(getattr(self, "_new_folders", [])))
+
+    def _check_labels_against_checkpoint(self) -> None:
+        """A trained model tests and predicts only the classes it was trained on, in their order."""
+        trained = self._checkpoint_hparams.get("label_names") if getattr(self, "_checkpoint_hparams", None) else None
+        data = getattr(self.datamodule, "num_classes", None) and getattr(self.datamodule, "label_names", None)
+        if trained and data and list(trained) != list(data):
+            order = "the same classes in another order" if sorted(trained) == sorted(data) else "other classes"
+            raise ConfigError(
+                f"The checkpoint was trained on {list(trained)}, but the DataModule's label space gives {list(data)} ({order}); "
+                f"its predictions would be named wrongly. Set --data.init_args.label_names to {list(trained)}, or use the label_space it was trained with."
+            )
+
+    def _raise_min_seconds(self) -> None:
+        """Files too short for the backbone (fewer samples than one output frame needs) are bad audio, found at setup."""
+        minimum = getattr(self.model.backbone, "min_samples", 0) / getattr(self.datamodule, "sample_rate", 16000)
+        if hasattr(self.datamodule, "min_seconds") and minimum > self.datamodule.min_seconds:
+            self.datamodule.min_seconds = minimum
 
     def _resolved_config(self) -> dict[str, Any]:
         """The subcommand's full config as plain data (what LightningCLI saves as config.yaml)."""
@@ -188,8 +293,37 @@ class SERLightningCLI(LightningCLI):
             print("\n" + results_table(self.model.test_results, title=title) + "\n", flush=True)
 
 
+class RemoveFailedRunFolders(Callback):
+    """When a run fails before its first training step, remove the folders it created (no empty log folders are left)."""
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        self.folders = list(folders)
+
+    @override
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        if trainer.global_step == 0 and trainer.is_global_zero:
+            for folder in self.folders:
+                if folder.is_dir() and not any(folder.rglob("*.ckpt")):
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+USER_ERRORS = (ConfigError, CheckpointError, FloatingPointError)
+
+
 def main(args: Sequence[str] | None = None) -> SERLightningCLI:
-    """Entry point of ``python -m ser_lightning``."""
+    """Entry point of ``python -m ser_lightning``: errors in the user's data, config or checkpoints end it with one
+    ``error:`` line (exit code 2) instead of a traceback."""
+    from .data.audio import AudioError
+    from .data.manifest import ManifestError
+
+    try:
+        return _main(args)
+    except (*USER_ERRORS, AudioError, ManifestError) as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def _main(args: Sequence[str] | None = None) -> SERLightningCLI:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # raised inside Lightning, not actionable
     warnings.filterwarnings("ignore", message=r"Found .* module\(s\) in eval mode")  # frozen backbone parts, on purpose: logged at fit start
     if args is None:

@@ -9,20 +9,27 @@ from torch import nn
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, PretrainedConfig
 
 from .finetuning import FinetuneMode, apply_finetuning, freeze_idle_modules
+from .hub import hub_options, load_failure
 from .masking import normalize_waves, sample_mask
 
 
-def resolve_config(name_or_path: str | None, pretrained: bool, overrides: dict[str, Any], layerdrop_key: str, example: str) -> PretrainedConfig:
+def resolve_config(
+    name_or_path: str | None, pretrained: bool, overrides: dict[str, Any], layerdrop_key: str, example: str, hub: dict[str, Any] | None = None
+) -> PretrainedConfig:
     """A Hugging Face config from a hub name or folder plus overrides, or from overrides alone (``model_type``).
 
     LayerDrop (``layerdrop_key``) defaults to 0 and may not be switched on: skipped layers change which
-    hidden states exist from step to step, and which parameters DDP sees used.
+    hidden states exist from step to step, and which parameters DDP sees used. ``hub`` holds the
+    ``from_pretrained`` options of :func:`~ser_lightning.models.hub.hub_options`.
     """
     overrides = {layerdrop_key: 0.0, **overrides}
     if overrides[layerdrop_key]:
         raise ValueError(f"{layerdrop_key} must be 0: skipped layers change which hidden states exist from step to step (and break DDP).")
     if name_or_path:
-        return AutoConfig.from_pretrained(name_or_path, **overrides)
+        try:
+            return AutoConfig.from_pretrained(name_or_path, **(hub or {}), **overrides)
+        except OSError as error:
+            raise load_failure(name_or_path, error) from None
     if pretrained:
         raise ValueError(f"pretrained=True needs `name_or_path` (a hub name such as {example} or a local folder).")
     if "model_type" in overrides:
@@ -41,6 +48,8 @@ class Backbone(nn.Module):
 
     hidden_size: int
     num_layers: int
+    min_samples: int = 1  # the shortest input that yields one real output frame
+
 
     def train(self, mode: bool = True) -> "Backbone":
         super().train(mode)
@@ -49,12 +58,20 @@ class Backbone(nn.Module):
         return self
 
 
-def checkpoint_preprocessing(name_or_path: str | None) -> dict[str, Any]:
+def receptive_field(kernels: list[int], strides: list[int]) -> int:
+    """Samples a stack of 1-D convolutions needs for one output frame (400 for wav2vec2's 25 ms front end)."""
+    samples = 1
+    for kernel, stride in zip(reversed(kernels), reversed(strides)):
+        samples = (samples - 1) * stride + kernel
+    return samples
+
+
+def checkpoint_preprocessing(name_or_path: str | None, hub: dict[str, Any] | None = None) -> dict[str, Any]:
     """``do_normalize`` and ``return_attention_mask`` from a checkpoint's feature-extractor config ({} when it has none)."""
     if not name_or_path:
         return {}
     try:
-        extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
+        extractor = AutoFeatureExtractor.from_pretrained(name_or_path, **(hub or {}))
     except (OSError, ValueError):
         return {}
     return {key: getattr(extractor, key) for key in ("do_normalize", "return_attention_mask") if hasattr(extractor, key)}
@@ -93,6 +110,8 @@ class HFBackbone(Backbone):
             ``null`` (default) follows the checkpoint's ``do_normalize`` (true when unknown).
         attention_mask: pass an attention mask so padding is ignored; ``null`` (default) follows the
             checkpoint's ``return_attention_mask``, else true only for ``feat_extract_norm: layer`` models.
+        trust_remote_code: run model code that a hub repository ships (off: only architectures
+            transformers itself implements load).
     """
 
     def __init__(
@@ -107,10 +126,15 @@ class HFBackbone(Backbone):
         lora_dropout: float = 0.0,
         normalize: bool | None = None,
         attention_mask: bool | None = None,
+        trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
-        hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "layerdrop", "facebook/wav2vec2-xls-r-300m")
-        self.model = AutoModel.from_pretrained(name_or_path, config=hf_config) if pretrained else AutoModel.from_config(hf_config)
+        hub = hub_options(name_or_path, trust_remote_code) if name_or_path else {"trust_remote_code": trust_remote_code}
+        hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "layerdrop", "facebook/wav2vec2-xls-r-300m", hub)
+        try:
+            self.model = AutoModel.from_pretrained(name_or_path, config=hf_config, **hub) if pretrained else AutoModel.from_config(hf_config, trust_remote_code=trust_remote_code)
+        except OSError as error:
+            raise load_failure(str(name_or_path), error) from None
         if not hasattr(self.model, "_get_feat_extract_output_lengths"):
             raise ValueError(
                 f"{type(self.model).__name__} ({name_or_path or hf_config.model_type}) is not a raw-waveform encoder of the "
@@ -120,7 +144,8 @@ class HFBackbone(Backbone):
         cfg = self.model.config
         self.hidden_size = cfg.hidden_size
         self.num_layers = cfg.num_hidden_layers + 1
-        preprocessing = checkpoint_preprocessing(name_or_path)
+        self.min_samples = receptive_field(cfg.conv_kernel, cfg.conv_stride)
+        preprocessing = checkpoint_preprocessing(name_or_path, hub)
         self.normalize = preprocessing.get("do_normalize", True) if normalize is None else normalize
         layer_norm = getattr(cfg, "feat_extract_norm", "layer") == "layer"
         self.use_attention_mask = preprocessing.get("return_attention_mask", layer_norm) if attention_mask is None else attention_mask

@@ -64,6 +64,7 @@ class CNNLSTM(Backbone):
             self.blocks.append(nn.Sequential(*conv))
             in_ch = out_ch
         self.pool_factor = 2 ** len(channels)
+        self.min_samples = self.win + self.hop * (self.pool_factor - 1)  # one frame after every max-pool
         self.lstm = nn.LSTM(in_ch * (n_mels // self.pool_factor), lstm_hidden, lstm_layers, batch_first=True, bidirectional=True)
         self.hidden_size = 2 * lstm_hidden
         self.num_layers = 1
@@ -71,9 +72,8 @@ class CNNLSTM(Backbone):
 
     def log_mel(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-mels [B, n_mels, F] and real frame counts [B]; padded frames are zero."""
-        shortest = self.win + self.hop * (self.pool_factor - 1)  # enough frames for every max-pool
-        if waves.shape[-1] < shortest:
-            waves = F.pad(waves, (0, shortest - waves.shape[-1]))
+        if waves.shape[-1] < self.min_samples:
+            waves = F.pad(waves, (0, self.min_samples - waves.shape[-1]))
         with torch.autocast(device_type=waves.device.type, enabled=False):
             spec = torch.log(self.mel(waves.float()) + 1e-6)
         frames = ((lengths - self.win).clamp_min(0) // self.hop + 1).clamp(max=spec.shape[-1])

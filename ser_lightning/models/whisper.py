@@ -11,6 +11,7 @@ from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from .backbones import Backbone, resolve_config
 from .finetuning import FinetuneMode, apply_finetuning
+from .hub import hub_options, load_failure
 
 SAMPLE_RATE = 16000
 FULL_WINDOW_SECONDS = 30.0
@@ -57,11 +58,15 @@ class WhisperBackbone(Backbone):
         lora_dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "encoder_layerdrop", "openai/whisper-small")
+        hub = hub_options(name_or_path) if name_or_path else {}
+        hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "encoder_layerdrop", "openai/whisper-small", hub)
         if hf_config.model_type != "whisper":
             raise ValueError(f"{name_or_path or hf_config.model_type} is not a Whisper model; use HFBackbone for wav2vec2-family encoders.")
         if pretrained:
-            model, info = AutoModel.from_pretrained(name_or_path, config=hf_config, output_loading_info=True)
+            try:
+                model, info = AutoModel.from_pretrained(name_or_path, config=hf_config, output_loading_info=True, **hub)
+            except OSError as error:
+                raise load_failure(str(name_or_path), error) from None
             missing = [key for key in info["missing_keys"] if key.startswith("encoder.")]
             if missing:
                 raise ValueError(f"{name_or_path} has no trained weights for {missing[:3]}...: save the whole Whisper model (not only its encoder), or use pretrained=False.")
@@ -71,6 +76,7 @@ class WhisperBackbone(Backbone):
         self.encoder = encoder
         extractor = WhisperFeatureExtractor(feature_size=encoder.config.num_mel_bins, sampling_rate=SAMPLE_RATE)
         self.n_fft, self.hop = extractor.n_fft, extractor.hop_length
+        self.min_samples = 2 * self.hop  # one encoder frame (its second convolution halves the mel frames)
         self._set_window(window_seconds)
         self.register_buffer("mel_filters", torch.from_numpy(extractor.mel_filters).float().T.contiguous(), persistent=False)
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)

@@ -64,4 +64,4 @@ def test_cross_lingual_study_fit_with_the_four_corpora(trees, tmp_path, monkeypa
     train = dm.datasets["train"].utterances
     assert {u.corpus for u in train} == {"iemocap", "emodb", "emovo"} and "excited" not in {u.label for u in train}
     assert "target" in capsys.readouterr().out
-    assert (tmp_path / "logs" / "study" / "target_urdu" / "checkpoints" / "last.ckpt").is_file()
+    assert (tmp_path / "checkpoints" / "study" / "target_urdu" / "last.ckpt").is_file()  # beside logs/study/target_urdu

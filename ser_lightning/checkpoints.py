@@ -1,0 +1,107 @@
+"""Run folders and checkpoints: every run its own version folder, resume from the newest readable checkpoint, bad files named.
+
+A run's checkpoints live in ``checkpoints/<name>/<version>/`` beside its TensorBoard folder
+``logs/<name>/<version>/`` (the same version name), so two runs never share a ``last.ckpt``.
+``--ckpt_path last`` picks the newest run of that name and its newest readable ``last.ckpt`` or
+SLURM ``hpc_ckpt_N.ckpt``; a truncated or corrupt file is named and skipped for the next good one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+import torch
+
+VERSION_ENV = "SER_LIGHTNING_RUN_VERSION"  # the version rank 0 chose, for the DDP processes Lightning launches after it
+_VERSION = re.compile(r"^version_(\d+)$")
+_RESUMABLE = re.compile(r"^(last(-v\d+)?|hpc_ckpt_\d+)\.ckpt$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message names the file and what to use instead."""
+
+
+def unreadable(path: str | Path) -> str | None:
+    """Why ``path`` is not a loadable checkpoint (truncated, corrupt, not a checkpoint), or None when it loads.
+
+    Loads with ``weights_only=True`` and memory-mapped tensors, as Lightning will: cheap, and the same verdict.
+    """
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for broken files
+        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'unreadable'}"
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        return "not a Lightning checkpoint (no state_dict)"
+    return None
+
+
+def newest_first(paths: Iterable[Path]) -> list[Path]:
+    return sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
+
+
+def resumable_checkpoints(folder: Path) -> list[Path]:
+    """``last.ckpt`` and SLURM ``hpc_ckpt_N.ckpt`` files of one run folder, newest first."""
+    return newest_first(p for p in folder.glob("*.ckpt") if _RESUMABLE.match(p.name)) if folder.is_dir() else []
+
+
+def newest_readable(candidates: Iterable[Path], skipped: list[tuple[Path, str]]) -> Path | None:
+    """The first readable checkpoint of ``candidates``; the unreadable ones before it go to ``skipped`` with their reason."""
+    for path in candidates:
+        reason = unreadable(path)
+        if reason is None:
+            return path
+        skipped.append((path, reason))
+    return None
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """Raise :class:`CheckpointError` naming ``path`` and the newest readable checkpoint beside it, if ``path`` cannot be loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"No checkpoint at {path}; give the path of a .ckpt file, or `last` to resume the newest run.")
+    reason = unreadable(path)
+    if reason is None:
+        return
+    others = newest_readable((p for p in newest_first(path.parent.glob("*.ckpt")) if p != path), [])
+    instead = f" The newest readable checkpoint beside it is {others}: pass --ckpt_path {others}." if others else " No readable checkpoint is beside it."
+    raise CheckpointError(f"Checkpoint {path} cannot be loaded ({reason}); it is truncated or corrupt.{instead}")
+
+
+def next_version(*parents: Path) -> str:
+    """``version_N`` with N one more than any ``version_*`` folder under ``parents`` (logs and checkpoints alike)."""
+    numbers = [int(m.group(1)) for parent in parents if parent.is_dir() for child in parent.iterdir() if (m := _VERSION.match(child.name))]
+    return f"version_{max(numbers, default=-1) + 1}"
+
+
+def launched_version() -> str | None:
+    """A version that every process of one run agrees on without talking: a DDP child's inherited choice, or the job's id."""
+    if os.environ.get(VERSION_ENV) and os.environ.get("LOCAL_RANK", "0") != "0":
+        return os.environ[VERSION_ENV]  # Lightning started this process after rank 0 chose
+    if os.environ.get("SLURM_JOB_ID"):
+        array = os.environ.get("SLURM_ARRAY_JOB_ID")
+        job = f"{array}_{os.environ.get('SLURM_ARRAY_TASK_ID', '0')}" if array else os.environ["SLURM_JOB_ID"]
+        return f"slurm-{job}"  # a requeued job keeps its id, so it finds its own hpc checkpoints
+    if os.environ.get("TORCHELASTIC_RUN_ID") and os.environ.get("TORCHELASTIC_RUN_ID") != "none":
+        return f"torchrun-{os.environ['TORCHELASTIC_RUN_ID']}"
+    return None
+
+
+def newest_run(root: Path) -> Path | None:
+    """The run folder under ``root`` (``checkpoints/<name>``) whose newest resumable checkpoint is the most recent."""
+    runs = [(resumable_checkpoints(folder), folder) for folder in root.iterdir() if folder.is_dir()] if root.is_dir() else []
+    runs = [(found[0].stat().st_mtime_ns, folder) for found, folder in runs if found]
+    return max(runs)[1] if runs else None
+
+
+def prune_hpc(folder: Path, resumed: Path) -> list[Path]:
+    """Delete the SLURM ``hpc_ckpt_N.ckpt`` files older than the one resumed from (each pre-emption writes a new one)."""
+    match = re.match(r"^hpc_ckpt_(\d+)\.ckpt$", resumed.name)
+    if not match:
+        return []
+    old = [p for p in folder.glob("hpc_ckpt_*.ckpt") if (m := re.match(r"^hpc_ckpt_(\d+)\.ckpt$", p.name)) and int(m.group(1)) < int(match.group(1))]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
