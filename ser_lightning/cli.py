@@ -19,7 +19,18 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from typing_extensions import override
 
-from .checkpoints import VERSION_ENV, CheckpointError, check_checkpoint, launched_version, newest_readable, newest_run, next_version, prune_hpc, resumable_checkpoints
+from .checkpoints import (
+    VERSION_ENV,
+    CheckpointError,
+    check_checkpoint,
+    launched_version,
+    newest_first,
+    newest_readable,
+    newest_run,
+    next_version,
+    prune_hpc,
+    resumable_checkpoints,
+)
 from .config_errors import ConfigError, own_error
 from .experiments.records import write_results
 from .models import EmotionRecognizer
@@ -218,7 +229,8 @@ class SERLightningCLI(LightningCLI):
             rank_zero_info(f"--ckpt_path {ckpt}: no checkpoint to resume in {folder} yet, so this run starts fresh.")
             return None
         skipped: list[tuple[Path, str]] = []
-        found = newest_readable(candidates, skipped)
+        others = [p for p in newest_first(folder.glob("*.ckpt")) if p not in resumable]  # e.g. the best checkpoint
+        found = newest_readable(candidates + others, skipped)
         if found is None:
             raise CheckpointError(f"No checkpoint in {folder} can be loaded ({'; '.join(f'{p.name}: {r}' for p, r in skipped)}); delete them to start fresh.")
         for path, reason in skipped:
