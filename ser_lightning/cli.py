@@ -32,6 +32,7 @@ from .checkpoints import (
     resumable_checkpoints,
 )
 from .config_errors import ConfigError, own_error
+from .data.datamodule import SERDataModule
 from .experiments.records import write_results
 from .models import EmotionRecognizer
 from .models.metrics import results_table
@@ -255,6 +256,8 @@ class SERLightningCLI(LightningCLI):
         # The DataModule's config becomes its hyper-parameters, so Lightning and the HPARAMS tab record it beside the model's.
         if self.datamodule is not None and not self.datamodule.hparams:
             self.datamodule.save_hyperparameters({"data": self._resolved_config().get("data")})
+        if isinstance(self.datamodule, SERDataModule):  # it saves its place in the epoch: a mid-epoch resume is exact
+            warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
         self._check_labels_against_checkpoint()
         self._raise_min_seconds()
         self.trainer.callbacks.append(RemoveFailedRunFolders(getattr(self, "_new_folders", [])))

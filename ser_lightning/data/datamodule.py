@@ -14,9 +14,11 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, SequentialSampler
 
 from audiomentations.core.transforms_interface import BaseWaveformTransform
+from typing_extensions import override
 
 from .augment import EvaluationNoise, compose_augmentations, snr_tag
 from .batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances
+from .resume import ResumableBatches
 from .corpora import Corpus, SyntheticCorpus
 from .dataset import UtteranceDataset
 from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
@@ -184,7 +186,7 @@ class SERDataModule(LightningDataModule):
         return {
             "train": UtteranceDataset(
                 split.train, names, self.sample_rate, roles=self.train_roles(split), max_seconds=self.max_train_seconds, augment=self.train_augment,
-                skip_bad=self.on_bad_audio == "skip",
+                skip_bad=self.on_bad_audio == "skip", seed=self.seed,
             ),
             "val": UtteranceDataset(split.val, names, self.sample_rate, skip_bad=self.on_bad_audio == "skip"),
             "test": UtteranceDataset(split.test, names, self.sample_rate, roles=test_roles, snrs=self.test_snrs, noise=noise, skip_bad=self.on_bad_audio == "skip"),
@@ -249,9 +251,28 @@ class SERDataModule(LightningDataModule):
                 lines.append(f"{name:<6} {language:<9} {count:>10}  {len(speakers):>8}")
         return "\n".join(lines)
 
+    @override
+    def state_dict(self) -> dict[str, Any]:
+        """Where training stands in its epoch (saved in every checkpoint), so a resumed run continues with the next batch."""
+        trainer = self.trainer
+        if trainer is None or trainer.state.fn != "fit":
+            return {}
+        return {"train_position": {"epoch": trainer.current_epoch, "batches": trainer.fit_loop.epoch_loop.batch_progress.current.processed}}
+
+    @override
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        position = state_dict.get("train_position")
+        self._resume_position = (int(position["epoch"]), int(position["batches"])) if position else None
+
     def _loader(self, dataset: UtteranceDataset, train: bool) -> DataLoader:
-        sampler = EpochShuffleSampler(len(dataset), self.seed) if train else SequentialSampler(dataset)
-        batches = DurationBatchSampler(sampler, dataset.durations, self.batch_size, drop_last=False, shuffle=train, seed=self.seed)
+        if not train:
+            batches = DurationBatchSampler(SequentialSampler(dataset), dataset.durations, self.batch_size, drop_last=False, shuffle=False, seed=self.seed)
+        else:
+            sampler = EpochShuffleSampler(len(dataset), self.seed)
+            batches = ResumableBatches(sampler, dataset.durations, self.batch_size, drop_last=False, shuffle=True, seed=self.seed)
+            position = getattr(self, "_resume_position", None)
+            if position is not None and position[1] % len(batches):  # mid-epoch; after a whole epoch the next one starts afresh
+                batches = ResumableBatches(sampler, dataset.durations, self.batch_size, drop_last=False, shuffle=True, seed=self.seed, start=(position[0], position[1] % len(batches)))
         return DataLoader(
             dataset,
             batch_sampler=batches,
@@ -261,7 +282,9 @@ class SERDataModule(LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.datasets["train"], train=True)
+        loader = self._loader(self.datasets["train"], train=True)
+        self._resume_position = None  # used once: the resumed epoch
+        return loader
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.datasets["val"], train=False)
@@ -365,7 +388,7 @@ class CrossLingualDataModule(SERDataModule):
         if self.unlabelled_target:
             datasets["unlabelled"] = UtteranceDataset(
                 self.adaptation, self.label_names, self.sample_rate, roles="target", max_seconds=self.max_train_seconds, labelled=False,
-                skip_bad=self.on_bad_audio == "skip",
+                skip_bad=self.on_bad_audio == "skip", seed=self.seed + 1,
             )
         return datasets
 
@@ -387,10 +410,10 @@ class CrossLingualDataModule(SERDataModule):
         rank_zero_info(message + ".")
 
     def train_dataloader(self) -> DataLoader | dict[str, DataLoader]:
-        labelled = super().train_dataloader()
         if "unlabelled" not in self.datasets:
-            return labelled
-        return {"labelled": labelled, "unlabelled": self._loader(self.datasets["unlabelled"], train=True)}
+            return super().train_dataloader()
+        unlabelled = self._loader(self.datasets["unlabelled"], train=True)  # cycles ("max_size_cycle"): resumes at batches % its length
+        return {"labelled": super().train_dataloader(), "unlabelled": unlabelled}
 
 
 class SyntheticDataModule(SERDataModule):

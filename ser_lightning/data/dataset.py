@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import random
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -16,6 +19,25 @@ from .augment import EvaluationNoise, snr_tag
 from .manifest import Utterance
 
 Augment = Callable[..., np.ndarray]
+
+
+def item_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed of one training item's random crop and augmentation: a function of (seed, epoch, index) alone."""
+    digest = hashlib.sha256(f"{seed}|{epoch}|{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+@contextlib.contextmanager
+def seeded_globals(seed: int) -> Iterator[None]:
+    """Seed Python's and numpy's global random state (which audiomentations draws from) for a block, then restore it."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 def noise_key(utt: Utterance) -> str:
@@ -30,7 +52,10 @@ class UtteranceDataset(Dataset):
     corpus, ``target``: a corpus or language never trained on). ``max_seconds`` crops long
     utterances at random (training only); ``augment`` is an audiomentations-style callable
     ``augment(samples=..., sample_rate=...)``. With ``snrs`` every utterance appears once per SNR
-    (None = clean) with ``noise`` added at that SNR, and its ``meta`` carries ``snr``. An unlabelled
+    (None = clean) with ``noise`` added at that SNR, and its ``meta`` carries ``snr``. Indexed with
+    ``(epoch, index)`` (as the DataModule's training batches are), the crop and augmentation of an item
+    are drawn from :func:`item_seed` of ``seed``, epoch and index: the same on any number of workers or
+    ranks, and after a resume. An unlabelled
     dataset (``labelled=False``) drops the labels when it is built and yields label -1. With
     ``skip_bad`` a file that fails to load (it changed since setup checked it) is left out of its
     batch with a warning instead of stopping the run.
@@ -48,6 +73,7 @@ class UtteranceDataset(Dataset):
         noise: EvaluationNoise | None = None,
         labelled: bool = True,
         skip_bad: bool = False,
+        seed: int = 0,
     ) -> None:
         self.utterances = list(utterances) if labelled else [u.with_(label="") for u in utterances]
         self.labelled = labelled
@@ -63,6 +89,7 @@ class UtteranceDataset(Dataset):
             raise ValueError("Noisy evaluation needs an EvaluationNoise.")
         self.noise = noise
         self.skip_bad = skip_bad
+        self.seed = seed
 
     def __len__(self) -> int:
         return len(self.utterances) * len(self.snrs)
@@ -78,7 +105,8 @@ class UtteranceDataset(Dataset):
         loaded = [item for item in items if item is not None]
         return collate_utterances(loaded) if loaded else None
 
-    def __getitem__(self, index: int) -> dict[str, Any] | None:
+    def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Any] | None:
+        epoch, index = index if isinstance(index, tuple) else (None, index)
         snr = self.snrs[index // len(self.utterances)]
         utt = self.utterances[index % len(self.utterances)]
         try:
@@ -88,10 +116,13 @@ class UtteranceDataset(Dataset):
                 raise
             warnings.warn(f"Skipped while training: {error}", stacklevel=1)
             return None
+        seed = item_seed(self.seed, epoch, index) if epoch is not None else None
         if self.max_samples:
-            wave = random_crop(wave, self.max_samples)
+            wave = random_crop(wave, self.max_samples, torch.Generator().manual_seed(seed) if seed is not None else None)
         if self.augment is not None:
-            wave = torch.from_numpy(np.ascontiguousarray(self.augment(samples=wave.numpy(), sample_rate=self.sample_rate), dtype=np.float32))
+            with seeded_globals(seed) if seed is not None else contextlib.nullcontext():
+                augmented = self.augment(samples=wave.numpy(), sample_rate=self.sample_rate)
+            wave = torch.from_numpy(np.ascontiguousarray(augmented, dtype=np.float32))
         if snr is not None:
             wave = self.noise(wave, noise_key(utt), snr)
         meta = {"path": utt.path, "speaker": utt.speaker, "language": utt.language, "corpus": utt.corpus, "role": self.roles[index % len(self.utterances)]}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Sequence
@@ -185,6 +187,15 @@ class EmotionRecognizer(LightningModule):
             self.logger.log_metrics({"params/trainable_backbone": trainable, "params/trainable_head": head_trainable}, step=0)
 
     @override
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Dropout and SpecAugment draw from torch's global generator; seeding it per batch (from seed_everything's seed,
+        # the batch's number in the whole fit, and the rank) makes each step's randomness independent of everything
+        # before it, so a run resumed from a checkpoint takes exactly the steps the uninterrupted run takes.
+        seed = os.environ.get("PL_GLOBAL_SEED")
+        if seed is not None:
+            torch.manual_seed(batch_seed(int(seed), self.trainer.fit_loop.total_batch_idx, self.global_rank))
+
+    @override
     def training_step(self, batch: dict[str, Any] | None, batch_idx: int) -> torch.Tensor | None:
         labelled, unlabelled = (batch["labelled"], batch.get("unlabelled")) if batch and "labelled" in batch else (batch, None)
         if labelled is None:  # every file of the batch was skipped as bad audio
@@ -345,6 +356,11 @@ class EmotionRecognizer(LightningModule):
             warmup_steps = int(warmup) if warmup >= 1 else 0
             scheduler = get_constant_schedule_with_warmup(optimizer, warmup_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def batch_seed(seed: int, batch: int, rank: int) -> int:
+    """The torch seed of one training batch of one rank (a hash, so neighbouring batches get unrelated streams)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}|{batch}|{rank}".encode()).digest()[:8], "little") & (2**63 - 1)
 
 
 def inverse_frequency_weights(counts: Sequence[int], label_names: Sequence[str]) -> torch.Tensor:
