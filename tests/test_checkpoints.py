@@ -45,6 +45,8 @@ def test_every_run_has_its_own_folder_and_last_resumes_the_newest_run(config, tm
     runs = tmp_path / "checkpoints" / "e2e"
     assert sorted(p.name for p in runs.iterdir()) == ["version_0", "version_1"]
     assert all((runs / v / "last.ckpt").is_file() for v in ("version_0", "version_1"))
+    for checkpoint in runs.rglob("*.ckpt"):  # last and best alike: hyper-parameters are plain data (hpc: tests/test_slurm.py)
+        assert torch.load(checkpoint, weights_only=True)["hyper_parameters"]["label_names"] == ["angry", "happy", "neutral", "sad"]
     assert sorted(p.name for p in (tmp_path / "logs" / "e2e").iterdir()) == ["version_0", "version_1"]
     cli = fit(config, "--trainer.max_epochs", "2", "--ckpt_path", "last")
     assert Path(cli.trainer.ckpt_path).resolve() == runs / "version_1" / "last.ckpt" and cli.trainer.current_epoch == 2
