@@ -72,6 +72,12 @@ class SERDataModule(LightningDataModule):
             changed files are decoded again); false checks headers only, and faulty samples then stop the
             run when the file is first read.
         min_seconds: files shorter than this are bad audio; the CLI raises it to the backbone's minimum input.
+        max_batch_seconds: budget of padded seconds per batch (rows x longest utterance) on top of
+            ``batch_size``, so long utterances come in smaller batches and short ones fill them; an
+            utterance longer than it is a batch of its own; null: the count alone limits a batch.
+        balance_batches: training buckets hold the same duration slice of every class, so each batch
+            keeps the training set's class mix even where duration tracks emotion (acted corpora: sad is
+            slow, angry fast); costs padding where classes differ in length. false groups by duration alone.
     """
 
     def __init__(
@@ -94,6 +100,8 @@ class SERDataModule(LightningDataModule):
         on_bad_audio: Literal["error", "skip"] = "error",
         check_samples: bool = True,
         min_seconds: float = 0.0,
+        max_batch_seconds: float | None = None,
+        balance_batches: bool = True,
     ) -> None:
         super().__init__()
         if not corpora:
@@ -106,6 +114,10 @@ class SERDataModule(LightningDataModule):
             raise ValueError(f"num_workers must be 0 (load in the main process) or more, got {num_workers}.")
         if max_train_seconds is not None and max_train_seconds <= 0:
             raise ValueError(f"max_train_seconds must be a positive number of seconds (or null to keep utterances whole), got {max_train_seconds}.")
+        if max_batch_seconds is not None and max_batch_seconds <= 0:
+            raise ValueError(f"max_batch_seconds must be positive (seconds of padded audio per batch: rows x longest utterance), or null for no budget; got {max_batch_seconds}.")
+        self.max_batch_seconds = max_batch_seconds
+        self.balance_batches = balance_batches
         if on_bad_audio not in ("error", "skip"):
             raise ValueError(f"on_bad_audio must be 'error' or 'skip', got {on_bad_audio!r}.")
         self.on_bad_audio = on_bad_audio
@@ -265,14 +277,16 @@ class SERDataModule(LightningDataModule):
         self._resume_position = (int(position["epoch"]), int(position["batches"])) if position else None
 
     def _loader(self, dataset: UtteranceDataset, train: bool) -> DataLoader:
+        options = dict(drop_last=False, seed=self.seed, max_seconds=self.max_batch_seconds)
         if not train:
-            batches = DurationBatchSampler(SequentialSampler(dataset), dataset.durations, self.batch_size, drop_last=False, shuffle=False, seed=self.seed)
+            batches = DurationBatchSampler(SequentialSampler(dataset), dataset.durations, self.batch_size, shuffle=False, **options)
         else:
             sampler = EpochShuffleSampler(len(dataset), self.seed)
-            batches = ResumableBatches(sampler, dataset.durations, self.batch_size, drop_last=False, shuffle=True, seed=self.seed)
+            options["labels"] = dataset.labels if self.balance_batches and dataset.labelled else None
+            batches = ResumableBatches(sampler, dataset.durations, self.batch_size, shuffle=True, **options)
             position = getattr(self, "_resume_position", None)
             if position is not None and position[1] % len(batches):  # mid-epoch; after a whole epoch the next one starts afresh
-                batches = ResumableBatches(sampler, dataset.durations, self.batch_size, drop_last=False, shuffle=True, seed=self.seed, start=(position[0], position[1] % len(batches)))
+                batches = ResumableBatches(sampler, dataset.durations, self.batch_size, shuffle=True, start=(position[0], position[1] % len(batches)), **options)
         return DataLoader(
             dataset,
             batch_sampler=batches,

@@ -100,6 +100,11 @@ class UtteranceDataset(Dataset):
         cap = self.max_samples / self.sample_rate if self.max_samples else float("inf")
         return [min(u.duration, cap) for u in self.utterances] * len(self.snrs)
 
+    @property
+    def labels(self) -> list[str]:
+        """The label of each item, aligned with :attr:`durations` (repeated once per SNR)."""
+        return [u.label for u in self.utterances] * len(self.snrs)
+
     def collate(self, items: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
         """:func:`collate_utterances` of the items that loaded (None when none did)."""
         loaded = [item for item in items if item is not None]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Iterator
 
 from .batching import DurationBatchSampler
@@ -27,12 +26,9 @@ class ResumableBatches(DurationBatchSampler):
         self.start = start
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        skip = 0
-        if self.start is not None:
-            epoch, skip = self.start
-            self.start = None
-            if hasattr(self.sampler, "set_epoch"):
-                self.sampler.set_epoch(epoch)  # with workers, Lightning may iterate before it sets the resumed epoch
-        epoch = int(getattr(self.sampler, "epoch", 0))
-        for batch in itertools.islice(super().__iter__(), skip, None):
+        # with workers, Lightning may iterate the resumed epoch before it sets the sampler's epoch: `start` names it
+        epoch, skip = self.start if self.start is not None else (self._epoch(), 0)
+        self.start = None
+        self._iteration += 1
+        for batch in self.epoch_batches(epoch)[skip:]:
             yield [(epoch, index) for index in batch]

@@ -149,3 +149,18 @@ def test_an_empty_split_fails_every_setup_call(small_corpus):
     for stage in ("fit", "test"):  # nothing half-built is left behind for the next stage's setup
         with pytest.raises(ManifestError, match="val split is empty"):
             dm.setup(stage)
+
+
+def test_the_seconds_budget_and_class_balanced_batches_reach_the_loaders(small_corpus):
+    dm = cross_lingual(small_corpus, max_batch_seconds=4.0)
+    dm.prepare_data()
+    dm.setup("fit")
+    for loader in (dm.train_dataloader(), dm.val_dataloader(), dm.test_dataloader()):
+        for batch in loader:
+            assert len(batch["lengths"]) == 1 or len(batch["lengths"]) * int(batch["lengths"].max()) <= 4.0 * 16000
+    assert dm.train_dataloader().batch_sampler.labels is not None
+    plain = cross_lingual(small_corpus, balance_batches=False)
+    plain.setup("fit")
+    assert plain.train_dataloader().batch_sampler.labels is None
+    with pytest.raises(ValueError, match="max_batch_seconds must be positive"):
+        cross_lingual(small_corpus, max_batch_seconds=0)
