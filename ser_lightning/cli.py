@@ -34,6 +34,7 @@ from .checkpoints import (
 from .config_errors import ConfigError, own_error
 from .data.datamodule import SERDataModule
 from .experiments.records import write_results
+from .features import FeatureCache
 from .models import EmotionRecognizer
 from .models.metrics import results_table
 from .predictions import PredictionWriter
@@ -159,6 +160,7 @@ class SERLightningCLI(LightningCLI):
         )
         parser.add_argument("--test_after_fit", type=bool, default=True, help="Test the best checkpoint when fit ends and print the results table.")
         parser.add_lightning_class_args(PredictionWriter, "predictions")
+        parser.add_lightning_class_args(FeatureCache, "feature_cache")  # --feature_cache.enabled true: frozen backbones run once per utterance
         parser.link_arguments("data", "model.num_classes", compute_fn=self._from_data("num_classes"), apply_on="instantiate")
         parser.link_arguments("data", "model.label_names", compute_fn=self._from_data("label_names"), apply_on="instantiate")
 

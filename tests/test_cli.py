@@ -146,3 +146,32 @@ def test_config_resolution_prefers_files_in_the_working_directory(tmp_path):
     resolved = resolve_config_paths(["fit", "--config=demo"])
     assert resolved[1].startswith("--config=") and resolved[1].endswith("configs/demo.yaml")
     assert resolve_config_paths(["fit", "--config", "nope.yaml"]) == ["fit", "--config", "nope.yaml"]
+
+
+def test_xlsr_fewshot_runs_few_shot_end_to_end_with_a_tiny_local_backbone(small_corpus, tmp_path, monkeypatch):
+    """The user's own config, with the corpus made small and XLS-R swapped for a tiny wav2vec2 saved here (no hub)."""
+    from transformers import AutoConfig, AutoModel
+
+    AutoModel.from_config(AutoConfig.for_model(**TINY_WAV2VEC2)).save_pretrained(tmp_path / "tiny-xlsr")
+    monkeypatch.chdir(tmp_path)
+    corpus = {"root": str(small_corpus), "speakers_per_language": SMALL_SPEC["speakers_per_language"], "sentences_per_language": SMALL_SPEC["sentences_per_language"]}
+    overrides = {
+        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "precision": "32-true", "enable_progress_bar": False},
+        "model": {"backbone": {"init_args": {"name_or_path": str(tmp_path / "tiny-xlsr")}}},
+        "data": {
+            "init_args": {
+                "sources": [{"class_path": "ser_lightning.data.SyntheticCorpus", "init_args": {**corpus, "languages": ["en", "de", "it"]}}],
+                "targets": [{"class_path": "ser_lightning.data.SyntheticCorpus", "init_args": {**corpus, "languages": ["ur"]}}],
+                "shots_per_class": 2,
+                "num_workers": 0,
+                "test_snrs": [None, 10],
+            }
+        },
+    }
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(overrides))
+    cli = main(["fit", "--config", "xlsr_fewshot.yaml", "--config", str(tmp_path / "small.yaml")])
+    shots = (Path(cli.trainer.log_dir) / "shots.jsonl").read_text().splitlines()
+    assert len(shots) == 4 * 2 and all('"ur"' in line for line in shots)  # k=2 per class x 4 classes, listed beside the run
+    results = cli.model.test_results
+    assert results["target"]["n"] == 8  # the one Urdu speaker not set aside (2 of 3 adapt) x 4 emotions x 2 sentences
+    assert results["target/snr10"]["n"] == 8 and "test/ua/target/snr10" in cli.trainer.logged_metrics

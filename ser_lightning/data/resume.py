@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
+
+from torch.utils.data import Sampler
 
 from .batching import DurationBatchSampler
 
@@ -16,13 +18,26 @@ class ResumableBatches(DurationBatchSampler):
     iterations are whole epochs. Lightning re-creates it per rank under DDP with the same arguments.
 
     Args:
-        *args: the arguments of :class:`DurationBatchSampler`.
+        sampler: indices to batch (Lightning swaps in a ``DistributedSampler`` under DDP).
+        durations: seconds of each dataset item.
+        batch_size: most utterances per batch.
+        drop_last: drop a last, smaller batch.
         start: (epoch, batches already done) for the first iteration; null starts at the sampler's epoch.
-        **kwargs: the keyword arguments of :class:`DurationBatchSampler`.
+        **kwargs: the other keyword arguments of :class:`DurationBatchSampler`.
     """
 
-    def __init__(self, *args: Any, start: tuple[int, int] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        sampler: Sampler[int] | Sequence[int],
+        durations: Sequence[float],
+        batch_size: int,
+        drop_last: bool = False,
+        *,
+        start: tuple[int, int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # `sampler` is named in the signature: under DDP, Lightning re-creates the batch sampler around its DistributedSampler
+        super().__init__(sampler, durations, batch_size, drop_last, **kwargs)
         self.start = start
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:

@@ -69,6 +69,7 @@ class CNNLSTM(Backbone):
         self.hidden_size = 2 * lstm_hidden
         self.num_layers = 1
         apply_finetuning(self, finetune, feature_encoder=self.blocks, layers=[self.lstm], trainable_layers=1)
+        self.train()  # frozen parts in eval mode from the start: Lightning trains modules in the mode they are in
 
     def log_mel(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-mels [B, n_mels, F] and real frame counts [B]; padded frames are zero."""

@@ -24,3 +24,11 @@ def test_loudness_survives_without_normalisation():
     lengths = torch.tensor([8000])
     assert not torch.allclose(plain.log_mel(wave, lengths)[0], plain.log_mel(wave * 4, lengths)[0])
     assert torch.allclose(normalized.log_mel(wave, lengths)[0], normalized.log_mel(wave * 4, lengths)[0], atol=1e-4)
+
+
+def test_a_frozen_cnn_lstm_starts_with_its_batch_norm_in_eval_mode():
+    """Lightning trains modules in the mode they are in: frozen batch norm must not update its statistics."""
+    from torch import nn
+
+    backbone = CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8, finetune="frozen")
+    assert all(not m.training for m in backbone.modules() if isinstance(m, nn.BatchNorm2d))

@@ -66,3 +66,14 @@ def test_a_non_finite_loss_stops_training_naming_the_batch_files():
     trainer = L.Trainer(max_steps=3, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     with pytest.raises(FloatingPointError, match=r"loss is nan at step 0 .* held clip0.wav, clip1.wav, clip2.wav, clip3.wav"):
         trainer.fit(model, DataLoader(items, batch_size=4, collate_fn=collate_utterances))
+
+
+def test_a_batch_moves_its_tensors_and_leaves_meta_untouched():
+    from ser_lightning.models import CNNLSTM, EmotionRecognizer
+
+    model = EmotionRecognizer(CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=4)
+    meta = {"path": ["a.wav", "b.wav"], "speaker": ["s1", None]}
+    batch = {"waves": torch.zeros(2, 10), "meta": meta, "unlabelled": {"waves": torch.ones(1, 5), "meta": meta}}
+    moved = model.transfer_batch_to_device(batch, torch.device("meta"), 0)
+    assert moved["meta"] is meta and moved["unlabelled"]["meta"] is meta
+    assert moved["waves"].device.type == "meta" and moved["unlabelled"]["waves"].device.type == "meta"
