@@ -62,6 +62,7 @@ def test_fit_help_explains_the_key_options_in_words():
         "--model.head_hidden HEAD_HIDDEN width of the hidden layer of the classifier",
         "--model.group_by+ [ITEM,...] batch metadata keys whose values get their own test metrics",
         "--test_after_fit {true,false} Test the best checkpoint when fit ends",
+        "--feature_cache.enabled {true,false} turn the cache on",
     ):
         assert text in model, text
     data = help_text("--data.help", "ser_lightning.data.CrossLingualDataModule")
