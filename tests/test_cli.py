@@ -156,7 +156,7 @@ def test_xlsr_fewshot_runs_few_shot_end_to_end_with_a_tiny_local_backbone(small_
     monkeypatch.chdir(tmp_path)
     corpus = {"root": str(small_corpus), "speakers_per_language": SMALL_SPEC["speakers_per_language"], "sentences_per_language": SMALL_SPEC["sentences_per_language"]}
     overrides = {
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "precision": "32-true", "enable_progress_bar": False},
+        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "precision": "32-true", "enable_progress_bar": False, "log_every_n_steps": 1},
         "model": {"backbone": {"init_args": {"name_or_path": str(tmp_path / "tiny-xlsr")}}},
         "data": {
             "init_args": {

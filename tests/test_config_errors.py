@@ -38,3 +38,13 @@ def test_a_refused_value_is_one_error_line_naming_the_option(tmp_path, monkeypat
     assert err.startswith("error: ") and message in err, err
     assert "Traceback" not in err and "Does not validate against any of the Union subtypes" not in err
     assert not (tmp_path / "no_corpus_here").exists() and not (tmp_path / "checkpoints").exists()
+
+
+def test_more_held_out_speakers_than_a_language_has_is_one_error_line(small_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path / "config.yaml", small_corpus, CNN_LSTM)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(config), "--data.init_args.test_speakers", "5"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert err.startswith("error: ") and "has 3 speakers: too few to hold out" in err and "lower val_speakers/test_speakers" in err, err

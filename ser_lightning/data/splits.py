@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from ..config_errors import ConfigError
 from .manifest import Utterance
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -91,7 +92,7 @@ def speaker_split(
         random.Random(f"{seed}:{group}").shuffle(speakers)
         n_test, n_val = _count(test_speakers, len(speakers), "test_speakers"), _count(val_speakers, len(speakers), "val_speakers")
         if n_test + n_val >= len(speakers):
-            raise ValueError(
+            raise ConfigError(
                 f"Group {dict(zip(group_by, group))} has {len(speakers)} speakers: too few to hold out "
                 f"{n_val} for validation and {n_test} for test and keep one for training; lower {options}."
             )

@@ -35,13 +35,17 @@ def hub_options(name_or_path: str, trust_remote_code: bool = False) -> dict[str,
     Raises ``ValueError`` (one line, naming ``name_or_path`` and the fixes) when the hub is unreachable and nothing is cached.
     """
     options: dict[str, Any] = {"trust_remote_code": trust_remote_code}
-    if Path(name_or_path).is_dir() or os.environ.get("HF_HUB_OFFLINE") or hub_reachable():
+    if Path(name_or_path).is_dir():
+        return options
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("", "0", "false", "no", "off")
+    if not offline and hub_reachable():
         return options
     from huggingface_hub import try_to_load_from_cache
 
     if isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
         return options | {"local_files_only": True}
-    raise ValueError(offline_message(name_or_path, "cannot be reached from this machine (and no copy is cached)"))
+    why = "is switched off (HF_HUB_OFFLINE is set) and no copy is cached" if offline else "cannot be reached from this machine (and no copy is cached)"
+    raise ValueError(offline_message(name_or_path, why))
 
 
 def load_failure(name_or_path: str, error: OSError) -> ValueError:

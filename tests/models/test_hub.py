@@ -37,3 +37,10 @@ def test_a_local_folder_needs_no_hub(offline, tmp_path):
     folder = tmp_path / "tiny"
     AutoModel.from_config(AutoConfig.for_model(**TINY_WAV2VEC2)).save_pretrained(folder)
     assert HFBackbone(name_or_path=str(folder)).hidden_size == TINY_WAV2VEC2["hidden_size"]
+
+
+def test_hf_hub_offline_gets_the_same_one_line_answer(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match=r"name_or_path='facebook/wav2vec2-xls-r-300m'.*HF_HUB_OFFLINE is set"):
+        HFBackbone(name_or_path="facebook/wav2vec2-xls-r-300m")
