@@ -8,10 +8,11 @@ SLURM ``hpc_ckpt_N.ckpt``; a truncated or corrupt file is named and skipped for 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import torch
 
@@ -89,13 +90,6 @@ def launched_version() -> str | None:
     return None
 
 
-def newest_run(root: Path) -> Path | None:
-    """The run folder under ``root`` (``checkpoints/<name>``) whose newest resumable checkpoint is the most recent."""
-    runs = [(resumable_checkpoints(folder), folder) for folder in root.iterdir() if folder.is_dir()] if root.is_dir() else []
-    runs = [(found[0].stat().st_mtime_ns, folder) for found, folder in runs if found]
-    return max(runs)[1] if runs else None
-
-
 def prune_hpc(folder: Path, resumed: Path) -> list[Path]:
     """Delete the SLURM ``hpc_ckpt_N.ckpt`` files older than the one resumed from (each pre-emption writes a new one)."""
     match = re.match(r"^hpc_ckpt_(\d+)\.ckpt$", resumed.name)
@@ -105,3 +99,44 @@ def prune_hpc(folder: Path, resumed: Path) -> list[Path]:
     for path in old:
         path.unlink(missing_ok=True)
     return old
+
+
+# Options that change neither what is learned nor what is measured: a resumed run may change them.
+RESUME_MAY_CHANGE = ("model.num_classes", "model.label_names", "data.init_args.num_workers")
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def run_config(path: str | Path) -> dict[str, Any]:
+    """The model and data config a checkpoint was trained with (the backbone as configured, not its standalone form)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    model = {k: v for k, v in dict(checkpoint.get("hyper_parameters") or {}).items() if not k.startswith("_")}
+    configured = (checkpoint.get("ser_lightning") or {}).get("backbone_as_configured")
+    if configured is not None:
+        model["backbone"] = configured
+    data = (checkpoint.get("datamodule_hyper_parameters") or {}).get("data")
+    return _plain({"model": model, "data": data})
+
+
+def config_differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
+    """``key: saved -> current`` for every option set in both configs that differs (options only one side knows,
+    such as a newer release's defaults, and :data:`RESUME_MAY_CHANGE` are left out)."""
+    if prefix in RESUME_MAY_CHANGE:
+        return []
+    saved, current = _plain(saved), _plain(current)
+    if isinstance(saved, dict) and isinstance(current, dict):
+        if "class_path" in saved and "class_path" in current and saved["class_path"] != current["class_path"]:
+            return [f"{prefix}: {saved['class_path']} -> {current['class_path']}"]
+        found: list[str] = []
+        for key in sorted(set(saved) & set(current)):
+            found += config_differences(saved[key], current[key], f"{prefix}.{key}" if prefix else key)
+        return found
+    return [] if saved == current else [f"{prefix}: {saved!r} -> {current!r}"]
+
+
+def runs_newest_first(root: Path) -> list[tuple[Path, Path]]:
+    """(run folder, its newest resumable checkpoint) under ``root`` (``checkpoints/<name>``), most recent first."""
+    runs = [(resumable_checkpoints(folder), folder) for folder in root.iterdir() if folder.is_dir()] if root.is_dir() else []
+    return [(folder, found[0]) for found, folder in sorted(((f, d) for f, d in runs if f), key=lambda r: r[0][0].stat().st_mtime_ns, reverse=True)]

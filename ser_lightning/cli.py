@@ -26,7 +26,9 @@ from .checkpoints import (
     launched_version,
     newest_first,
     newest_readable,
-    newest_run,
+    config_differences,
+    run_config,
+    runs_newest_first,
     next_version,
     prune_hpc,
     resumable_checkpoints,
@@ -37,6 +39,7 @@ from .experiments.records import write_results
 from .features import FeatureCache
 from .models import EmotionRecognizer
 from .models.metrics import results_table
+from .models.standalone import CHECKPOINT_KEY
 from .predictions import PredictionWriter
 
 
@@ -74,11 +77,16 @@ CHECKPOINT_SUBCOMMANDS = ("validate", "test", "predict")
 
 
 def checkpoint_hparams(path: str | Path) -> dict[str, Any]:
-    """A checkpoint's saved model hyper-parameters (without Lightning's internal keys); the weights are memory-mapped, not read."""
+    """A checkpoint's saved model hyper-parameters (without Lightning's internal keys); the weights are memory-mapped, not read.
+
+    The backbone entry is the one that rebuilds the architecture without downloads (see ``models/standalone.py``);
+    ``_standalone`` says whether the checkpoint has one."""
     check_checkpoint(path)
     checkpoint = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
     hparams = dict(checkpoint.get("hyper_parameters") or {})
-    return {key: value for key, value in hparams.items() if not key.startswith("_")}
+    found = {key: value for key, value in hparams.items() if not key.startswith("_")}
+    found["_standalone"] = CHECKPOINT_KEY in checkpoint and "backbone" in found
+    return found
 
 
 def ckpt_path_of(argv: Sequence[str]) -> str | None:
@@ -113,8 +121,11 @@ class SERLightningCLI(LightningCLI):
             path = ckpt_path_of(argv)
             if path and path not in ("last", "best", "hpc"):
                 self._checkpoint_hparams = checkpoint_hparams(path)
-                model = {k: v for k, v in self._checkpoint_hparams.items() if k not in ("num_classes", "label_names")}  # link targets
-                argv = [argv[0], "--model", yaml.safe_dump(model), *argv[1:]]
+                model = {k: v for k, v in self._checkpoint_hparams.items() if k not in ("num_classes", "label_names", "_standalone")}  # link targets
+                # the checkpoint's backbone entry goes last too: its weights fix the architecture, and it needs no download
+                # even when a --config names the hub model or a base folder that this machine lacks
+                last = ["--model.backbone", yaml.safe_dump(model["backbone"])] if self._checkpoint_hparams["_standalone"] else []
+                argv = [argv[0], "--model", yaml.safe_dump(model), *argv[1:], *last]
                 if args is None:
                     sys.argv[1:] = argv
                 else:
@@ -189,7 +200,7 @@ class SERLightningCLI(LightningCLI):
             if version is None:
                 version = launched_version()
                 if version is None and ckpt == "last":
-                    version = getattr(newest_run(root), "name", None)
+                    version = self._matching_run(root)
                 if version is None:
                     version = next_version(Path(str(init.get("save_dir") or "logs")) / name if init is not None else root, root)
                 if init is not None:
@@ -207,6 +218,33 @@ class SERLightningCLI(LightningCLI):
             config.ckpt_path = self._resume_from(Path(dirpath), ckpt, chosen) if resumable_checkpoints(Path(dirpath)) else None
         self._run_folders = [Path(dirpath)] + ([Path(str(init.get("save_dir") or "logs")) / name / folder] if chosen and init is not None else [])
         self._new_folders = [path for path in self._run_folders if not path.exists()]
+
+    def _run_config(self) -> dict[str, Any]:
+        """This run's model and data config as plain data, comparable with :func:`run_config` of a checkpoint."""
+        resolved = self._resolved_config()
+        return {"model": resolved.get("model"), "data": resolved.get("data")}
+
+    def _matching_run(self, root: Path) -> str | None:
+        """``--ckpt_path last``: the newest run under ``root`` trained with this model and data config (trainer options
+        such as ``max_epochs`` may differ), or None to start a new run, saying why the newest one was not taken."""
+        current = self._run_config()
+        newest: tuple[Path, Path, list[str]] | None = None
+        for folder, checkpoint in runs_newest_first(root):
+            try:
+                differences = config_differences(run_config(checkpoint), current)
+            except Exception:  # unreadable: _resume_from names it and falls back within that run
+                differences = []
+            if not differences:
+                return folder.name
+            newest = newest or (folder, checkpoint, differences)
+        if newest is not None:
+            folder, checkpoint, differences = newest
+            rank_zero_warn(
+                f"--ckpt_path last: the newest run {folder} was trained with another config ({'; '.join(differences[:4])}"
+                f"{'; ...' if len(differences) > 4 else ''}), so this run starts fresh in a folder of its own. "
+                f"To continue that run with the new settings anyway, pass its checkpoint: --ckpt_path {checkpoint}."
+            )
+        return None
 
     def _resume_from(self, folder: Path, ckpt: str | None, chosen: bool) -> str | None:
         """The checkpoint a run starts from: ``last``/``hpc`` resolve to the newest readable file in the run's folder
@@ -238,6 +276,12 @@ class SERLightningCLI(LightningCLI):
             raise CheckpointError(f"No checkpoint in {folder} can be loaded ({'; '.join(f'{p.name}: {r}' for p, r in skipped)}); delete them to start fresh.")
         for path, reason in skipped:
             rank_zero_warn(f"{path} cannot be loaded ({reason}): it is truncated or corrupt. Resuming from {found} instead.")
+        differences = config_differences(run_config(found), self._run_config()) if ckpt == "last" else []
+        if differences:  # the run folder was fixed (logger version, checkpoint.dirpath): never continue another experiment
+            raise CheckpointError(
+                f"--ckpt_path last would continue {found}, trained with another config ({'; '.join(differences[:4])}). "
+                f"Give this run its own folder (leave the logger's version and checkpoint.dirpath unset), or pass --ckpt_path {found} to continue it anyway."
+            )
         if os.environ.get("LOCAL_RANK", "0") == "0":
             prune_hpc(folder, found)
         rank_zero_info(f"Resuming from {found}.")
@@ -300,10 +344,12 @@ class SERLightningCLI(LightningCLI):
 
     def _write_results(self, checkpoint: str | None) -> None:
         """``results.json`` in the run's log folder: test metrics, per-group results and the resolved config (sweeps read it)."""
-        if not self.trainer.is_global_zero or not self.model.test_results or self.trainer.log_dir is None:
+        log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must take part, not rank 0 alone
+        if not self.trainer.is_global_zero or not self.model.test_results or log_dir is None:
             return
         metrics = {key: float(value) for key, value in self.trainer.callback_metrics.items() if key.startswith("test/")}
-        write_results(self.trainer.log_dir, self.subcommand, checkpoint, metrics, self.model.test_results, self._resolved_config())
+        data = getattr(self.datamodule, "summary", None) or None
+        write_results(log_dir, self.subcommand, checkpoint, metrics, self.model.test_results, self._resolved_config(), data=data)
 
     def _print_results(self, title: str) -> None:
         if self.trainer.is_global_zero and self.model.test_results:

@@ -97,10 +97,11 @@ class PredictionWriter(BasePredictionWriter):
         if predictions and isinstance(predictions[0], list):  # several dataloaders: one list of batches each
             predictions = [batch for loader in predictions for batch in loader]
         rows = gather_rows(prediction_rows(predictions))
+        log_dir = None if self.output else trainer.log_dir  # a broadcast under DDP: every rank takes part
         if not trainer.is_global_zero or not rows:
             return
         label_names = list(getattr(pl_module, "label_names"))
-        path = Path(self.output) if self.output else Path(trainer.log_dir or ".") / "predictions.csv"
+        path = Path(self.output) if self.output else Path(log_dir or ".") / "predictions.csv"
         files = aggregate_windows(rows, label_names)
         write_predictions(files, label_names, path)
         print(f"Wrote {len(files)} predictions to {path}", flush=True)

@@ -117,3 +117,22 @@ def test_a_failed_run_leaves_no_empty_folders(config, tmp_path, capsys):
     assert "nowhere does not exist" in message
     assert not (tmp_path / "checkpoints").exists() or not any((tmp_path / "checkpoints").rglob("*"))
     assert not (tmp_path / "logs").exists() or not any(p.is_file() for p in (tmp_path / "logs").rglob("*"))
+
+
+def test_last_resumes_only_a_run_of_the_same_experiment(config, tmp_path, caplog):
+    fit(config)
+    fit(config, "--model.lr_head", "0.003")
+    runs = tmp_path / "checkpoints" / "e2e"
+    cli = fit(config, "--trainer.max_epochs", "2", "--ckpt_path", "last")  # the newest run has another lr: the older one matches
+    assert Path(cli.trainer.ckpt_path).resolve() == runs / "version_0" / "last.ckpt" and cli.trainer.current_epoch == 2
+    with pytest.warns(UserWarning, match=r"the newest run .*version_0 was trained with another config \(data.init_args.batch_size: 8 -> 4\)"):
+        cli = fit(config, "--data.init_args.batch_size", "4", "--ckpt_path", "last")
+    assert cli.trainer.ckpt_path is None and Path(cli.trainer.log_dir).name == "version_2"  # a fresh run, not a re-test of another
+    cli = fit(config, "--trainer.max_epochs", "3", "--data.init_args.num_workers", "1", "--model.lr_head", "0.003", "--ckpt_path", "last")
+    assert Path(cli.trainer.ckpt_path).resolve() == runs / "version_1" / "last.ckpt"  # workers and epochs may change
+
+
+def test_last_in_a_fixed_folder_refuses_another_experiment(config, tmp_path, capsys):
+    fit(config, "--checkpoint.dirpath", "fixed")
+    message = error_of(capsys, "fit", "--config", str(config), *QUICK, "--checkpoint.dirpath", "fixed", "--model.dropout", "0.5", "--ckpt_path", "last")
+    assert "trained with another config (model.dropout: 0.1 -> 0.5)" in message and "--ckpt_path fixed" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -163,6 +164,7 @@ def test_xlsr_fewshot_runs_few_shot_end_to_end_with_a_tiny_local_backbone(small_
                 "sources": [{"class_path": "ser_lightning.data.SyntheticCorpus", "init_args": {**corpus, "languages": ["en", "de", "it"]}}],
                 "targets": [{"class_path": "ser_lightning.data.SyntheticCorpus", "init_args": {**corpus, "languages": ["ur"]}}],
                 "shots_per_class": 2,
+                "cover_per_class": 2,  # each small-corpus speaker has 2 of every class: one speaker covers k = 2
                 "num_workers": 0,
                 "test_snrs": [None, 10],
             }
@@ -173,5 +175,10 @@ def test_xlsr_fewshot_runs_few_shot_end_to_end_with_a_tiny_local_backbone(small_
     shots = (Path(cli.trainer.log_dir) / "shots.jsonl").read_text().splitlines()
     assert len(shots) == 4 * 2 and all('"ur"' in line for line in shots)  # k=2 per class x 4 classes, listed beside the run
     results = cli.model.test_results
-    assert results["target"]["n"] == 8  # the one Urdu speaker not set aside (2 of 3 adapt) x 4 emotions x 2 sentences
-    assert results["target/snr10"]["n"] == 8 and "test/ua/target/snr10" in cli.trainer.logged_metrics
+    assert results["target"]["n"] == 16  # the two Urdu speakers not set aside (1 of 3 covers k = 2) x 4 emotions x 2 sentences
+    assert results["target/snr10"]["n"] == 16 and "test/ua/target/snr10" in cli.trainer.logged_metrics
+    split = json.loads((Path(cli.trainer.log_dir) / "split.json").read_text())
+    assert split["shots"] == {"synthetic/ur": {"angry": 2, "happy": 2, "neutral": 2, "sad": 2}}
+    assert split["splits"]["test"]["target:synthetic/ur"] == {"classes": {"angry": 4, "happy": 4, "neutral": 4, "sad": 4}, "speakers": 2}
+    record = json.loads((Path(cli.trainer.log_dir) / "results.json").read_text())
+    assert record["data"]["shots"] == split["shots"] and record["study"]["k"] == 2

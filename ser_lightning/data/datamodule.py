@@ -22,9 +22,10 @@ from .resume import ResumableBatches
 from .corpora import Corpus, SyntheticCorpus
 from .dataset import UtteranceDataset
 from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
-from .fewshot import adaptation_split, check_shot_options, draw_shots, replay_subset
+from .fewshot import COVER, AdaptationSpeakers, adaptation_split, check_adaptation_options, check_shot_options, draw_shots, replay_subset
 from .manifest import ManifestError, Utterance, write_manifest
 from .splits import Split, check_speaker_count, speaker_key, speaker_split
+from .summary import count_classes, describe_summary, shot_counts, write_summary
 from .synthetic import LANGUAGES
 
 
@@ -52,8 +53,9 @@ class SERDataModule(LightningDataModule):
         val_speakers: speakers held out for validation in each language of each corpus: a count (1),
             or a fraction of that group's speakers (0.2).
         test_speakers: speakers held out for testing per language of each corpus, as ``val_speakers``.
-        seed: seed of the speaker split, the batch order and the evaluation noise; null follows
-            ``seed_everything``, so one seed varies the split as well as the model.
+        seed: seed of the speaker split, the few-shot draw, the batch order and the evaluation noise; null (default)
+            follows ``seed_everything``, so ``--seed_everything 1`` varies the split and the shots as well as the model;
+            a number fixes the data while ``seed_everything`` varies the model alone.
         max_train_seconds: randomly crop longer training utterances to this many seconds; null keeps them whole.
         train_augment: audiomentations transforms applied in order to training utterances, each with its own
             probability ``p``, e.g. ``AddGaussianSNR`` (white noise at an SNR range in dB),
@@ -92,7 +94,7 @@ class SERDataModule(LightningDataModule):
         num_workers: int = 0,
         val_speakers: int | float = 1,
         test_speakers: int | float = 1,
-        seed: int | None = 0,
+        seed: int | None = None,
         max_train_seconds: float | None = None,
         train_augment: Sequence[BaseWaveformTransform] | None = None,
         test_snrs: Sequence[float | None] = (None,),
@@ -140,6 +142,7 @@ class SERDataModule(LightningDataModule):
         self.test_noise_dir = test_noise_dir
         EvaluationNoise(sample_rate, test_noise_dir)  # a bad folder fails here, not at test time
         self.datasets: dict[str, UtteranceDataset] = {}
+        self.summary: dict[str, Any] = {}
 
     @property
     def seed(self) -> int:
@@ -213,14 +216,32 @@ class SERDataModule(LightningDataModule):
             if len(dataset) == 0:
                 raise ManifestError(f"The {name} split is empty; check the corpora's languages and the val/test speaker counts.")
         self.datasets = datasets
-        rank_zero_info(self.describe())
+        self.summary = self.split_summary()
+        rank_zero_info(describe_summary(self.summary))
+        log_dir = self._log_dir()
+        if log_dir is not None and self.trainer.loggers:  # without a logger, log_dir is the working directory
+            write_summary(log_dir, self.summary)
         if self.bad_audio:
             self._record_bad_audio()
 
+    def _log_dir(self) -> str | None:
+        """The run's log folder on the global-zero process (None elsewhere, or without a trainer).
+
+        Every rank must call it: ``trainer.log_dir`` is a broadcast under DDP."""
+        if self.trainer is None:
+            return None
+        log_dir = getattr(self.trainer, "log_dir", None)
+        return log_dir if self.trainer.is_global_zero else None
+
+    def split_summary(self) -> dict[str, Any]:
+        """Utterances per class and speakers of every split, role and language (after ``setup``), as plain data."""
+        splits = {name: count_classes(d.utterances, d.roles, self.label_names) for name, d in self.datasets.items() if d.labelled}
+        return {"seed": self.seed, "label_names": self.label_names, "splits": splits}
+
     def _record_bad_audio(self) -> None:
         """``bad_audio.csv`` (path, reason) in the run's log folder, for the files ``on_bad_audio: skip`` left out."""
-        log_dir = getattr(self.trainer, "log_dir", None) if self.trainer is not None else None
-        if not log_dir or not self.trainer.is_global_zero:
+        log_dir = self._log_dir()
+        if not log_dir:
             return
         path = Path(log_dir) / "bad_audio.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -252,16 +273,6 @@ class SERDataModule(LightningDataModule):
             return [snr_tag(snr) for snr in test.snrs]
         values = test.roles if key == "role" else [getattr(u, key) for u in test.utterances]
         return sorted(set(values))
-
-    def describe(self) -> str:
-        """A short table of utterances and speakers per split and language."""
-        lines = ["split  language  utterances  speakers"]
-        for name, dataset in self.datasets.items():
-            per_language = Counter(u.language for u in dataset.utterances)
-            for language, count in sorted(per_language.items()):
-                speakers = {speaker_key(u) for u in dataset.utterances if u.language == language}
-                lines.append(f"{name:<6} {language:<9} {count:>10}  {len(speakers):>8}")
-        return "\n".join(lines)
 
     @override
     def state_dict(self) -> dict[str, Any]:
@@ -318,9 +329,12 @@ class CrossLingualDataModule(SERDataModule):
 
     Few-shot adaptation: ``adaptation_speakers`` target speakers (per language of each target corpus)
     are set aside and never tested; labelled shots come only from them (``shots_per_class`` or
-    ``shots_fraction``). The set-aside speakers depend on ``seed`` alone, so every k of one seed (k = 0
-    included) is tested on the same target speakers, and a smaller k's shots are a subset of a larger
-    one's. The shots are written to ``shots.jsonl`` in the run's log folder (a manifest: audit or reuse
+    ``shots_fraction``), exactly k of every class of the target group, or an error naming the classes
+    that fall short. ``adaptation_speakers: cover`` chooses them per seed so that they hold
+    ``cover_per_class`` utterances of every class (real corpora confound emotions with speakers: URDU's
+    *angry* comes from 4 of its 29 speakers). The set-aside speakers depend on ``seed`` (and
+    ``cover_per_class``) alone, so every k of one seed (k = 0 included) is tested on the same target
+    speakers, and a smaller k's shots are a subset of a larger one's. The shots are written to ``shots.jsonl`` in the run's log folder (a manifest: audit or reuse
     it). Joint training mixes the shots into the source data (``shots_oversample`` repeats them); a
     second stage fine-tunes a source model (``model.init_from``) on the shots with ``source_replay`` of
     the source data. ``unlabelled_target`` adds a second training loader with the set-aside speakers'
@@ -330,7 +344,12 @@ class CrossLingualDataModule(SERDataModule):
         sources: corpora to train on; their held-out speakers are tested with ``role: source``.
         targets: corpora (or languages) never trained on, tested with ``role: target``.
         adaptation_speakers: target speakers set aside for adaptation in each language of each target
-            corpus: a count (2) or a fraction of its speakers (0.3); 0 sets none aside (pure zero-shot).
+            corpus: a count (2), a fraction of its speakers (0.3), or ``cover`` (speakers chosen per seed to hold
+            ``cover_per_class`` utterances of every class, every class keeping test speakers); 0 sets none
+            aside (pure zero-shot).
+        cover_per_class: with ``adaptation_speakers: cover``, the utterances of every class the set-aside
+            speakers must hold: the largest k of a sweep, so k = 0, 5 and 20 of one seed test on the same
+            speakers; null takes ``shots_per_class``.
         shots_per_class: k labelled target utterances per class from the set-aside speakers (0: none).
         shots_fraction: instead of k, this fraction (0-1] of each class's set-aside utterances.
         shots_oversample: how many times each shot appears per training epoch (1: once).
@@ -345,7 +364,8 @@ class CrossLingualDataModule(SERDataModule):
         self,
         sources: Sequence[Corpus],
         targets: Sequence[Corpus],
-        adaptation_speakers: int | float = 0,
+        adaptation_speakers: AdaptationSpeakers = 0,
+        cover_per_class: int | None = None,
         shots_per_class: int = 0,
         shots_fraction: float | None = None,
         shots_oversample: int = 1,
@@ -361,9 +381,12 @@ class CrossLingualDataModule(SERDataModule):
         if (shots_per_class or shots_fraction or unlabelled_target) and not adaptation_speakers:
             raise ValueError("Shots and unlabelled target audio come from speakers set aside for adaptation: set adaptation_speakers (e.g. 2).")
         check_shot_options(shots_per_class, shots_fraction, source_replay)
-        check_speaker_count(adaptation_speakers, "adaptation_speakers")
+        check_adaptation_options(adaptation_speakers, cover_per_class, shots_per_class)
+        if adaptation_speakers != COVER:
+            check_speaker_count(adaptation_speakers, "adaptation_speakers")
         self.targets = list(targets)
         self.adaptation_speakers = adaptation_speakers
+        self.cover_per_class = cover_per_class if cover_per_class is not None else shots_per_class
         self.shots_per_class = shots_per_class
         self.shots_fraction = shots_fraction
         self.shots_oversample = shots_oversample
@@ -385,8 +408,8 @@ class CrossLingualDataModule(SERDataModule):
         shared = sorted({os.path.abspath(u.path) for u in target} & (split.files("train") | split.files("val") | split.files("test")))
         if shared:
             raise ManifestError(f"Audio files {shared[:3]} are listed both in a source and in a target corpus; one file is one utterance: give them to one side.")
-        self.adaptation, target_test = adaptation_split(target, self.adaptation_speakers, self.seed)
-        self.shots = draw_shots(self.adaptation, self.shots_per_class, self.shots_fraction, self.seed)
+        self.adaptation, target_test = adaptation_split(target, self.adaptation_speakers, self.seed, self.cover_per_class)
+        self.shots = draw_shots(self.adaptation, self.shots_per_class, self.shots_fraction, self.seed, population=target)
         split.train = replay_subset(split.train, self.source_replay, self.seed) + self.shots * self.shots_oversample
         if not split.train:
             raise ManifestError("Nothing to train on: source_replay is 0 and there are no shots; set shots_per_class or source_replay.")
@@ -406,6 +429,17 @@ class CrossLingualDataModule(SERDataModule):
             )
         return datasets
 
+    def split_summary(self) -> dict[str, Any]:
+        summary = super().split_summary()
+        if self.adaptation:
+            summary["adaptation_speakers"] = {
+                f"{corpus}/{language}": sorted({u.speaker for u in self.adaptation if (u.corpus, u.language) == (corpus, language)})
+                for corpus, language in sorted({(u.corpus, u.language) for u in self.adaptation})
+            }
+        summary["shots"] = shot_counts(self.shots, self.label_names)
+        summary["shots_oversample"] = self.shots_oversample
+        return summary
+
     def setup(self, stage: str | None = None) -> None:
         fresh = not self.datasets
         super().setup(stage)
@@ -416,10 +450,9 @@ class CrossLingualDataModule(SERDataModule):
         speakers = sorted({u.speaker for u in self.adaptation})
         message = f"Adaptation: {len(speakers)} target speaker(s) set aside and never tested ({', '.join(speakers)})"
         if self.shots:
-            per_class = Counter(u.label for u in self.shots)
-            message += f"; {len(self.shots)} shots ({dict(sorted(per_class.items()))}), each seen {self.shots_oversample}x per epoch"
-            log_dir = getattr(self.trainer, "log_dir", None) if self.trainer is not None else None
-            if log_dir and self.trainer.is_global_zero:
+            message += f"; {len(self.shots)} shots ({self.summary['shots']}), each seen {self.shots_oversample}x per epoch"
+            log_dir = self._log_dir()
+            if log_dir:
                 message += f"; listed in {write_manifest(self.shots, Path(log_dir) / 'shots.jsonl')}"
         rank_zero_info(message + ".")
 

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..fileio import temporary_path
+
 REQUIRED_FIELDS = ("path", "label", "speaker", "language", "corpus")
 
 
@@ -139,7 +141,7 @@ def write_manifest(utterances: Iterable[Utterance], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     base_dir = Path(os.path.abspath(path.parent))
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temporary_path(path)
     with tmp.open("w", encoding="utf-8") as handle:
         for utt in utterances:
             record = asdict(utt)

@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 from lightning.pytorch.utilities import rank_zero_warn
 
+from ..fileio import write_text_atomic
 from .audio import AudioError, decode, probe
 
 CACHE_ENV = "SER_LIGHTNING_CACHE"
@@ -49,9 +50,7 @@ def _read(path: Path) -> dict[str, list]:
 def _write(path: Path, files: dict[str, list]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"version": _VERSION, "files": files}), encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(path, json.dumps({"version": _VERSION, "files": files}))
     except OSError as error:
         rank_zero_warn(f"Could not write the probe cache {path} ({error}); headers will be read again next time. Set ${CACHE_ENV} to a writable folder.")
 

@@ -67,6 +67,7 @@ import soundfile as sf
 import torch
 
 from ser_lightning.data.audio import resample
+from ser_lightning.fileio import temporary_path, write_text_atomic
 from ser_lightning.data.manifest import Utterance, write_manifest
 
 GENERATOR_VERSION = 3
@@ -520,7 +521,7 @@ def _to_int16(audio: np.ndarray) -> np.ndarray:
 
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temporary_path(path)
     sf.write(tmp, samples, sample_rate, format="WAV", subtype="PCM_16")
     os.replace(tmp, path)
 
@@ -601,6 +602,6 @@ def synthesize_corpus(out_dir: str | Path, spec: SynthesisSpec = SynthesisSpec()
         for plan, lengths in zip(plans, pool.starmap(_synthesize_language, tasks)):
             spoken = [utterance for _, items in plan for utterance, _ in items]
             utterances += [utterance.with_(duration=n / spec.sample_rate) for utterance, n in zip(spoken, lengths)]
-    (out_dir / "synthesis.json").write_text(json.dumps(spec.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(out_dir / "synthesis.json", json.dumps(spec.to_dict(), indent=2) + "\n")
     write_manifest(utterances, manifest)
     return utterances

@@ -44,7 +44,8 @@ def tidy_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
     """
     rows = []
     for record in records:
-        study = study_fields(record.results.get("config") or {}) if record.results.get("config") else dict(record.results.get("study") or {})
+        results = record.results
+        study = study_fields(results["config"], results.get("data")) if results.get("config") else dict(results.get("study") or {})
         axes = {axis: label for axis, label in record.point.items() if axis not in FIELDS and axis not in SEEDS}
         base = {"run": record.name, **{key: study.get(key) for key in FIELDS}, **axes, "seed": study.get("seed"), "split_seed": study.get("split_seed")}
         groups = record.results.get("groups") or {}

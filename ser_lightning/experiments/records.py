@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..fileio import write_text_atomic
+
 RESULTS_FILE = "results.json"
 RESULTS_FORMAT = 1
 _SNR = re.compile(r"^snr(-?\d+(?:\.\d+)?)$")
@@ -22,8 +24,11 @@ def write_results(
     metrics: Mapping[str, float],
     groups: Mapping[str, Mapping[str, float]],
     config: Mapping[str, Any],
+    data: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``results.json`` in ``log_dir``: test metrics, per-group results, the resolved config and its study fields."""
+    """Write ``results.json`` in ``log_dir``: test metrics, per-group results, the resolved config and its study fields,
+    and ``data``: what the run trained and tested on (utterances per class and split, the shots drawn; see
+    :mod:`ser_lightning.data.summary`)."""
     path = Path(log_dir) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
@@ -32,13 +37,11 @@ def write_results(
         "checkpoint": checkpoint,
         "metrics": {key: float(value) for key, value in sorted(metrics.items())},
         "groups": {group: {key: float(value) for key, value in row.items()} for group, row in groups.items()},
-        "study": study_fields(config),
+        "study": study_fields(config, data),
         "config": config,
+        "data": dict(data) if data else None,
     }
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-    temporary.replace(path)  # a reader never sees half a file
-    return path
+    return write_text_atomic(path, json.dumps(record, indent=1, default=str))  # a reader never sees half a file
 
 
 def read_results(path: str | Path) -> dict[str, Any]:
@@ -107,25 +110,40 @@ def corpora_label(corpora: Any) -> str | None:
     return "+".join(labels)
 
 
-def study_fields(config: Mapping[str, Any]) -> dict[str, Any]:
+def drawn_k(summary: Mapping[str, Any] | None) -> float | None:
+    """The few-shot k a run really trained with: shots per class (their mean where a fraction gave classes
+    different counts), 0 for a run without shots, None when the summary does not say."""
+    if not summary or "shots" not in summary:
+        return None
+    counts = [n for group in summary["shots"].values() for n in group.values()]
+    if not counts:
+        return 0
+    mean = sum(counts) / len(counts)
+    return int(mean) if mean == int(mean) else round(mean, 2)
+
+
+def study_fields(config: Mapping[str, Any], data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The fields a study compares runs by, read from a resolved CLI config (missing options give None).
 
     backbone, pretrained (None for backbones without pre-training), train (source languages or corpora),
-    test (target languages or corpora), k (few-shot target examples per class, 0 = zero-shot), seed
-    (``seed_everything``), split_seed (the DataModule's ``seed``) and test_snrs.
+    test (target languages or corpora), k (few-shot target examples per class really drawn, from the run's
+    ``data`` summary when given, so a ``shots_fraction`` run shows its shots; else ``shots_per_class``;
+    0 = zero-shot), seed (``seed_everything``), split_seed (the data seed: the DataModule's ``seed``, or
+    ``seed_everything`` when that is null) and test_snrs.
     """
     model = config.get("model") or {}
     model_args = _init_args(model) if "class_path" in model else dict(model)
     backbone = model_args.get("backbone")
     backbone_args = _init_args(backbone)
-    data = _init_args(config.get("data"))
+    data_args = _init_args(config.get("data"))
+    drawn = drawn_k(data)
     return {
         "backbone": backbone_name(backbone),
         "pretrained": backbone_args.get("pretrained"),
-        "train": corpora_label(data.get("sources", data.get("corpora"))),
-        "test": corpora_label(data.get("targets")),
-        "k": data.get("shots_per_class") or 0,
+        "train": corpora_label(data_args.get("sources", data_args.get("corpora"))),
+        "test": corpora_label(data_args.get("targets")),
+        "k": drawn if drawn is not None else data_args.get("shots_per_class") or 0,
         "seed": config.get("seed_everything"),
-        "split_seed": data.get("seed"),
-        "test_snrs": data.get("test_snrs"),
+        "split_seed": data_args.get("seed") if data_args.get("seed") is not None else (data or {}).get("seed", config.get("seed_everything")),
+        "test_snrs": data_args.get("test_snrs"),
     }

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..fileio import write_text_atomic
 from .records import RESULTS_FILE
 
 STATES = ("pending", "queued", "running", "done", "failed")
@@ -37,9 +38,7 @@ class RunState:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
-    temporary.replace(path)
+    write_text_atomic(path, json.dumps(data, indent=1, default=str))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, Pretrained
 from .finetuning import FinetuneMode, apply_finetuning, freeze_idle_modules
 from .hub import hub_options, load_failure
 from .masking import normalize_waves, sample_mask
+from .standalone import architecture
 
 
 def resolve_config(
@@ -50,6 +51,10 @@ class Backbone(nn.Module):
     num_layers: int
     min_samples: int = 1  # the shortest input that yields one real output frame
 
+    def standalone_args(self) -> dict[str, Any] | None:
+        """Init arguments that rebuild this backbone's architecture and preprocessing without reading a hub or a
+        folder (its weights come from the checkpoint), or None when it reads nothing (see ``models/standalone.py``)."""
+        return None
 
     def train(self, mode: bool = True) -> "Backbone":
         super().train(mode)
@@ -156,6 +161,15 @@ class HFBackbone(Backbone):
             trainable_layers=trainable_layers, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
         )  # fmt: skip
         self.train()
+
+    def standalone_args(self) -> dict[str, Any]:
+        return {
+            "name_or_path": None,
+            "pretrained": False,
+            "config": architecture(self.model.config),
+            "normalize": self.normalize,
+            "attention_mask": self.use_attention_mask,
+        }
 
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         if self.normalize:

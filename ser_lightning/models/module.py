@@ -24,6 +24,7 @@ from .confusion import confusion_image, per_class_recall
 from .finetuning import count_parameters
 from .metrics import SCALARS, confusion_markdown, group_key, ser_metrics
 from .pooling import MeanPooling, Pooling
+from .standalone import CHECKPOINT_KEY, configured_backbone, make_standalone
 from .transfer import load_initial_weights
 
 if TYPE_CHECKING:
@@ -130,6 +131,14 @@ class EmotionRecognizer(LightningModule):
             messages = load_initial_weights(self, self.hparams.init_from, self.label_names, classifier=f"head.{len(self.head) - 1}")
             self._initialised_from = self.hparams.init_from
             rank_zero_info(f"Weights from {self.hparams.init_from} (weights only)" + "".join(f"; {m}" for m in messages) + ".")
+
+    @override
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        make_standalone(checkpoint, self.backbone, getattr(self, "_configured_backbone", None))  # loading needs no hub or base folder
+
+    @override
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._configured_backbone = configured_backbone(checkpoint) if CHECKPOINT_KEY in checkpoint else None
 
     @override
     def on_fit_start(self) -> None:

@@ -12,6 +12,7 @@ from transformers.models.whisper.modeling_whisper import WhisperEncoder
 from .backbones import Backbone, resolve_config
 from .finetuning import FinetuneMode, apply_finetuning
 from .hub import hub_options, load_failure
+from .standalone import architecture
 
 SAMPLE_RATE = 16000
 FULL_WINDOW_SECONDS = 30.0
@@ -87,6 +88,10 @@ class WhisperBackbone(Backbone):
             trainable_layers=trainable_layers, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
         )  # fmt: skip
         self.train()
+
+    def standalone_args(self) -> dict[str, Any]:
+        # the config holds the trimmed window's max_source_positions, so the rebuilt encoder has the checkpoint's shapes
+        return {"name_or_path": None, "pretrained": False, "config": architecture(self.encoder.config)}
 
     def _set_window(self, seconds: float) -> None:
         """Cut the encoder's positional embeddings to a window of ``seconds`` (30 s keeps them whole)."""

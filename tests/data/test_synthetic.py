@@ -272,3 +272,21 @@ def test_a_tree_from_another_generator_version_is_refused_with_the_fix(tmp_path)
     (tmp_path / "manifest.jsonl").write_text("")
     with pytest.raises(ManifestError, match=rf"{tmp_path}.*generator version 1.*delete {tmp_path}"):
         SyntheticCorpus(str(tmp_path)).prepare()
+
+
+def test_two_runs_preparing_one_corpus_at_once_both_succeed(tmp_path):
+    """A sweep launches runs together: both prepare the demo corpus in one folder; one writes it, the other waits and reads it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ser_lightning.data import SyntheticCorpus; "
+        "c = SyntheticCorpus(sys.argv[1], speakers_per_language=2, sentences_per_language=1, synth_languages=['en', 'ur']); "
+        "c.prepare(); print(len(c.load(check_audio=False)))"
+    )
+    root = str(tmp_path / "synthetic")
+    runs = [subprocess.Popen([sys.executable, "-c", code, root], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
+    assert [out.strip() for out, _ in outputs] == ["16", "16"]  # 2 languages x 2 speakers x 4 emotions x 1 sentence
+    assert not list((tmp_path / "synthetic").rglob("*.tmp"))

@@ -69,6 +69,15 @@ def test_study_fields_come_from_the_resolved_config():
     assert registry_names["train"] == "iemocap+emodb" and registry_names["test"] == "urdu" and registry_names["k"] == 0
 
 
+def test_k_is_what_was_drawn_and_the_data_seed_follows_seed_everything():
+    fraction = {"seed_everything": 4, "data": {"class_path": "x.CrossLingualDataModule", "init_args": {"shots_fraction": 0.5, "seed": None}}}
+    drawn = {"seed": 4, "shots": {"urdu/ur": {"angry": 11, "happy": 25, "neutral": 14, "sad": 50}}}
+    fields = study_fields(fraction, drawn)
+    assert fields["k"] == 25 and fields["split_seed"] == 4  # the mean of 11, 25, 14 and 50 shots per class; not 0
+    assert study_fields(fraction)["k"] == 0 and study_fields(fraction)["split_seed"] == 4  # an older results.json without `data`
+    assert study_fields(fraction, {"seed": 4, "shots": {}})["k"] == 0
+
+
 def test_tidy_rows_and_mean_std_over_seeds(records, tmp_path):
     rows = tidy_rows(records)
     # 18 runs x (7 groups x 3 SNRs of UA + WA + recall)

@@ -1,6 +1,5 @@
 import json
 import logging
-import os
 
 import lightning as L
 import numpy as np

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from lightning.pytorch.utilities import rank_zero_info
 
+from ...fileio import file_lock
 from ..labels import CATEGORICAL4
 from ..manifest import ManifestError, Utterance, read_manifest
 from ..synthetic import GENERATOR_VERSION, LANGUAGES, SynthesisSpec, synthesize_corpus
@@ -71,6 +72,12 @@ class SyntheticCorpus(Corpus):
         return self.root / "manifest.jsonl"
 
     def prepare(self) -> None:
+        # Runs launched together (a sweep, several DDP nodes on one filesystem) take turns: the first one writes
+        # the tree, the others find it finished.
+        with file_lock(self.root.parent / f".{self.root.name}.lock"):
+            self._prepare()
+
+    def _prepare(self) -> None:
         spec_path = self.root / "synthesis.json"
         if self.manifest_path.is_file() and spec_path.is_file():
             found = json.loads(spec_path.read_text())

@@ -64,4 +64,9 @@ def test_cross_lingual_study_fit_with_the_four_corpora(trees, tmp_path, monkeypa
     train = dm.datasets["train"].utterances
     assert {u.corpus for u in train} == {"iemocap", "emodb", "emovo"} and "excited" not in {u.label for u in train}
     assert "target" in capsys.readouterr().out
-    assert (tmp_path / "checkpoints" / "study" / "target_urdu" / "last.ckpt").is_file()  # beside logs/study/target_urdu
+    assert (tmp_path / "checkpoints" / "study" / "version_0" / "last.ckpt").is_file()  # beside logs/study/version_0
+    # a second seed composed with the same target file is a run of its own, never written into the first one's folders
+    main(["fit", "--config", "base.yaml", "--config", "study/corpora.yaml", "--config", "study/target_urdu.yaml", "--data.init_args.roots", roots,
+          "--seed_everything", "1", "--test_after_fit", "false"])  # fmt: skip
+    assert (tmp_path / "checkpoints" / "study" / "version_1" / "last.ckpt").is_file()
+    assert json.loads((tmp_path / "logs" / "study" / "version_0" / "results.json").read_text())["config"]["seed_everything"] == 0
