@@ -33,7 +33,7 @@ from .checkpoints import (
     prune_hpc,
     resumable_checkpoints,
 )
-from .config_errors import ConfigError, own_error
+from .config_errors import ConfigError, is_validation_error, own_error
 from .data.datamodule import SERDataModule
 from .experiments.records import write_results
 from .features import FeatureCache
@@ -295,6 +295,8 @@ class SERLightningCLI(LightningCLI):
             cause = own_error(error)
             if cause is None:
                 raise
+            if not is_validation_error(cause):
+                raise cause  # a bug or an API change, not a config value: its own traceback says where
             raise ConfigError(cause) from None
 
     @override

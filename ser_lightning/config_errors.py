@@ -42,3 +42,14 @@ def raising_class(error: BaseException) -> str | None:
             name = type(frame.f_locals["self"]).__name__
         tb = tb.tb_next
     return name
+
+
+_VALIDATING_PACKAGES = ("/ser_lightning/", "/audiomentations/")
+
+
+def is_validation_error(error: BaseException) -> bool:
+    """A config value refused on purpose (a ``ValueError`` raised by this package's or audiomentations' own checks),
+    as opposed to a bug or an API change elsewhere (``AttributeError``, a ``TypeError`` inside transformers, ...),
+    which keeps its traceback."""
+    tb = _innermost_frame(error)
+    return isinstance(error, ValueError) and tb is not None and any(part in tb.tb_frame.f_code.co_filename.replace("\\", "/") for part in _VALIDATING_PACKAGES)

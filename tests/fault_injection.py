@@ -8,6 +8,8 @@ import time
 
 from lightning.pytorch import Callback
 
+from ser_lightning.models.backbones import Backbone
+
 
 class SignalAtStep(Callback):
     """Send ``signal_name`` to this process when training reaches ``step``; then, with ``kill_after``, SIGKILL it
@@ -30,3 +32,16 @@ class SignalAtStep(Callback):
             time.sleep(0.5)  # Python runs the handler between bytecodes of the main thread
             if self.kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
+
+
+class BackboneWithABug(Backbone):
+    """A backbone whose constructor hits a bug (as an API change in a dependency would): not a config mistake.
+
+    Args:
+        hidden: unused.
+    """
+
+    def __init__(self, hidden: int = 4) -> None:
+        super().__init__()
+        self.model = None
+        self.model.config  # AttributeError, as from a changed transformers API

@@ -48,3 +48,21 @@ def test_more_held_out_speakers_than_a_language_has_is_one_error_line(small_corp
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "Traceback" not in err
     assert err.startswith("error: ") and "has 3 speakers: too few to hold out" in err and "lower val_speakers/test_speakers" in err, err
+
+
+def test_a_bug_in_a_constructor_keeps_its_traceback(tmp_path, monkeypatch):
+    """Only the package's own validation errors become one line; an AttributeError from a dependency is shown as what it is."""
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path / "config.yaml", tmp_path / "no_corpus_here", {"class_path": "tests.fault_injection.BackboneWithABug"})
+    with pytest.raises(AttributeError, match="'NoneType' object has no attribute 'config'"):
+        main(["fit", "--config", str(config)])
+
+
+def test_null_test_snrs_tests_the_clean_set(small_corpus):
+    from ser_lightning.data import CrossLingualDataModule, SyntheticCorpus
+
+    from .conftest import SMALL_SPEC
+
+    corpus = {k: SMALL_SPEC[k] for k in ("speakers_per_language", "sentences_per_language")}
+    dm = CrossLingualDataModule([SyntheticCorpus(str(small_corpus), ["en"], **corpus)], [SyntheticCorpus(str(small_corpus), ["ur"], **corpus)], test_snrs=None)
+    assert dm.test_snrs == [None]

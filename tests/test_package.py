@@ -69,7 +69,7 @@ def test_fit_help_explains_the_key_options_in_words():
     for text in (
         "--data.targets+ [ITEM,...] corpora (or languages) never trained on",
         "--data.val_speakers VAL_SPEAKERS speakers held out for validation in each language of each corpus",
-        "--data.test_snrs+ [ITEM,...] test once per entry: null is the clean set, a number adds noise at that SNR in dB",
+        "--data.test_snrs TEST_SNRS, --data.test_snrs+ TEST_SNRS test once per entry: null is the clean set, a number adds noise at that SNR in dB",
         "--data.shots_per_class SHOTS_PER_CLASS k labelled target utterances per class",
         "--data.sample_rate SAMPLE_RATE rate in Hz that every file is resampled to",
     ):

@@ -44,7 +44,7 @@ def _synth(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
 
 
 def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    corpus = get_corpus(args.corpus)(str(args.root), args.languages)
+    corpus = get_corpus(args.corpus)(str(args.root), args.languages, strict=args.strict)
     space = build_label_space(args.label_space, neutral_valence=args.neutral_valence, native=corpus.native_labels())
     start = time.perf_counter()
     corpus.prepare()
@@ -53,6 +53,10 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None
     print(f"Wrote {len(kept)} {corpus.name} utterances ({args.label_space}: {', '.join(space.names)}) to {args.out} in {time.perf_counter() - start:.1f} s.")
     if dropped:
         print(f"Left out {sum(dropped.values())} utterances with labels outside {args.label_space}: {dict(sorted(dropped.items()))}")
+    if corpus.skipped:
+        print(f"Skipped {len(corpus.skipped)} file(s) that do not follow the {corpus.name} naming scheme (--strict refuses them):")
+        for path, reason in sorted(corpus.skipped.items()):
+            print(f"  {path}: {reason}")
 
 
 def _stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -88,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--label-space", default="categorical4", choices=[s for s in LABEL_SPACES if s != "custom"], help="classes to keep (default: categorical4)")
     manifest.add_argument("--neutral-valence", default="drop", choices=NEUTRAL_VALENCE, help="neutral's side in binary_valence")
     manifest.add_argument("--languages", nargs="+", default=None, help="keep only these languages (e.g. ESD's en)")
+    manifest.add_argument("--strict", action="store_true", help="refuse the corpus at a file outside its naming scheme (default: skip and list it)")
     manifest.set_defaults(run=_manifest, command_parser=manifest)
 
     stats = commands.add_parser("stats", help="print counts, hours and duration percentiles of a manifest")

@@ -26,17 +26,21 @@ class CorpusDataModule(SERDataModule):
         val_fraction: share of the training part's utterances held out for validation, as whole speakers
             (at least one speaker; TESS: whole words of its single training speaker).
         languages: keep only these languages of a multilingual corpus (ESD: ``en``, ``zh``); None keeps all.
+        strict: refuse the corpus at the first file that does not follow its naming scheme (default: skip such
+            files, listed in ``skipped_files.csv`` beside the run, and read the rest).
     """
 
     corpus_class: ClassVar[type[Corpus]]
 
-    def __init__(self, root: str, fold: int = 0, val_fraction: float = 0.1, languages: Sequence[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, root: str, fold: int = 0, val_fraction: float = 0.1, languages: Sequence[str] | None = None, strict: bool = False, **kwargs: Any
+    ) -> None:
         protocol = PROTOCOLS[self.corpus_class.name]
         if not 0 <= fold < protocol.folds:
             raise ValueError(f"fold must be in 0..{protocol.folds - 1} for {protocol.description}, got {fold}.")
         if not 0 < val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}.")
-        super().__init__(corpora=[self.corpus_class(root, languages)], val_speakers=0, test_speakers=0, **kwargs)
+        super().__init__(corpora=[self.corpus_class(root, languages, strict=strict)], val_speakers=0, test_speakers=0, **kwargs)
         self.fold = fold
         self.val_fraction = val_fraction
 
@@ -164,9 +168,11 @@ class CrossCorpusDataModule(CrossLingualDataModule):
         roots: registry name -> corpus folder as downloaded, e.g. ``{emodb: /data/emodb, urdu: /data/URDU-Dataset}``.
         sources: registry names of the corpora trained on (their held-out speakers are tested as ``source``).
         targets: registry names of the corpora only tested on (role ``target``).
+        strict: refuse a corpus at its first file that does not follow its naming scheme (default: skip such
+            files, listed in ``skipped_files.csv`` beside the run, and read the rest).
     """
 
-    def __init__(self, roots: dict[str, str], sources: Sequence[str], targets: Sequence[str], **kwargs: Any) -> None:
+    def __init__(self, roots: dict[str, str], sources: Sequence[str], targets: Sequence[str], strict: bool = False, **kwargs: Any) -> None:
         missing = sorted({name for name in [*sources, *targets] if name not in roots})
         if missing:
             raise ValueError(f"No root for corpus {missing}: add `{missing[0]}: /path/to/it` under `roots` (given: {sorted(roots)}).")
@@ -174,7 +180,7 @@ class CrossCorpusDataModule(CrossLingualDataModule):
         if overlap:
             raise ValueError(f"Corpora {overlap} are both sources and targets; a target must be a corpus never trained on.")
         super().__init__(
-            sources=[get_corpus(name)(roots[name]) for name in sources],
-            targets=[get_corpus(name)(roots[name]) for name in targets],
+            sources=[get_corpus(name)(roots[name], strict=strict) for name in sources],
+            targets=[get_corpus(name)(roots[name], strict=strict) for name in targets],
             **kwargs,
         )

@@ -97,7 +97,7 @@ class SERDataModule(LightningDataModule):
         seed: int | None = None,
         max_train_seconds: float | None = None,
         train_augment: Sequence[BaseWaveformTransform] | None = None,
-        test_snrs: Sequence[float | None] = (None,),
+        test_snrs: Sequence[float | None] | None = (None,),
         test_noise_dir: str | None = None,
         on_bad_audio: Literal["error", "skip"] = "error",
         check_samples: bool = True,
@@ -126,6 +126,7 @@ class SERDataModule(LightningDataModule):
         self.check_samples = check_samples
         self.min_seconds = min_seconds
         self.bad_audio: dict[str, str] = {}
+        self.skipped_files: dict[str, str] = {}  # odd names of real releases that the parsers could not read
         self.corpora = list(corpora)
         self._label_spec = dict(name=label_space, label_names=label_names, label_mapping=label_mapping, neutral_valence=neutral_valence)
         if label_space != "native":
@@ -138,7 +139,7 @@ class SERDataModule(LightningDataModule):
         self._seed = seed
         self.max_train_seconds = max_train_seconds
         self.train_augment = compose_augmentations(train_augment)
-        self.test_snrs = list(test_snrs) or [None]
+        self.test_snrs = list(test_snrs or ()) or [None]  # null or [] test the clean set once
         self.test_noise_dir = test_noise_dir
         EvaluationNoise(sample_rate, test_noise_dir)  # a bad folder fails here, not at test time
         self.datasets: dict[str, UtteranceDataset] = {}
@@ -176,6 +177,7 @@ class SERDataModule(LightningDataModule):
         faults: dict[str, str] | None = {} if self.on_bad_audio == "skip" else None
         for corpus in corpora:
             loaded = corpus.load(check_samples=self.check_samples, min_seconds=self.min_seconds, faults=faults)
+            self.skipped_files |= corpus.skipped
             kept, dropped = self.label_space.apply(loaded, source=repr(corpus))
             if dropped:
                 rank_zero_info(f"{corpus!r}: left out {sum(dropped.values())} utterances with labels outside {self.label_names}: {dict(dropped)}")
@@ -221,8 +223,8 @@ class SERDataModule(LightningDataModule):
         log_dir = self._log_dir()
         if log_dir is not None and self.trainer.loggers:  # without a logger, log_dir is the working directory
             write_summary(log_dir, self.summary)
-        if self.bad_audio:
-            self._record_bad_audio()
+        self._write_listing("bad_audio.csv", self.bad_audio, "skipped bad audio file(s)")
+        self._write_listing("skipped_files.csv", self.skipped_files, "file(s) the corpus parsers skipped")
 
     def _log_dir(self) -> str | None:
         """The run's log folder on the global-zero process (None elsewhere, or without a trainer).
@@ -238,18 +240,18 @@ class SERDataModule(LightningDataModule):
         splits = {name: count_classes(d.utterances, d.roles, self.label_names) for name, d in self.datasets.items() if d.labelled}
         return {"seed": self.seed, "label_names": self.label_names, "splits": splits}
 
-    def _record_bad_audio(self) -> None:
-        """``bad_audio.csv`` (path, reason) in the run's log folder, for the files ``on_bad_audio: skip`` left out."""
-        log_dir = self._log_dir()
-        if not log_dir:
+    def _write_listing(self, name: str, files: dict[str, str], what: str) -> None:
+        """``name`` (path, reason) in the run's log folder, e.g. the files ``on_bad_audio: skip`` left out."""
+        log_dir = self._log_dir()  # on every rank: a broadcast under DDP
+        if not files or not log_dir:
             return
-        path = Path(log_dir) / "bad_audio.csv"
+        path = Path(log_dir) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["path", "reason"])
-            writer.writerows(sorted(self.bad_audio.items()))
-        rank_zero_info(f"The {len(self.bad_audio)} skipped bad audio file(s) are listed in {path}.")
+            writer.writerows(sorted(files.items()))
+        rank_zero_info(f"The {len(files)} {what} are listed in {path}.")
 
     def shortest_utterance(self) -> Utterance | None:
         """The shortest utterance of any split (after ``setup``), for the model's minimum-input check."""

@@ -4,21 +4,46 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 HUB_TIMEOUT_SECONDS = 3.0
+_REMEMBER_SECONDS = 60.0  # one probe serves every backbone (and feature extractor) built within a minute
+_probes: dict[tuple[str, int], tuple[float, bool]] = {}
+
+
+def hub_address() -> tuple[str, int]:
+    """Where a download of the hub (``$HF_ENDPOINT``, default huggingface.co) first connects: the proxy that
+    ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` name for it (unless ``NO_PROXY`` exempts the hub), else the hub itself.
+    Transformers downloads through the same proxy (its HTTP client honours these variables)."""
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(endpoint.scheme or "https") or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(host):
+        parsed = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+        if parsed.hostname:
+            return parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
+    return host, endpoint.port or (80 if endpoint.scheme == "http" else 443)
 
 
 def hub_reachable(timeout: float = HUB_TIMEOUT_SECONDS) -> bool:
-    """Whether the hub (``$HF_ENDPOINT``, default huggingface.co) accepts a TCP connection within ``timeout`` seconds."""
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    """Whether the hub, or the proxy in front of it (:func:`hub_address`), accepts a TCP connection within ``timeout``
+    seconds; the answer is remembered for a minute, so a node without a route waits once, not once per model."""
+    address = hub_address()
+    checked = _probes.get(address)
+    if checked is not None and time.monotonic() - checked[0] < _REMEMBER_SECONDS:
+        return checked[1]
     try:
-        socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or (80 if endpoint.scheme == "http" else 443)), timeout=timeout).close()
+        socket.create_connection(address, timeout=timeout).close()
+        reachable = True
     except OSError:
-        return False
-    return True
+        reachable = False
+    _probes[address] = (time.monotonic(), reachable)
+    return reachable
 
 
 def offline_message(name_or_path: str, detail: str) -> str:

@@ -44,3 +44,73 @@ def test_hf_hub_offline_gets_the_same_one_line_answer(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ValueError, match=r"name_or_path='facebook/wav2vec2-xls-r-300m'.*HF_HUB_OFFLINE is set"):
         HFBackbone(name_or_path="facebook/wav2vec2-xls-r-300m")
+
+
+class RecordingProxy:
+    """A loopback HTTP proxy that answers every request with 404 and records its request line."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        requests = self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                requests.append(self.requestline)
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_HEAD = do_CONNECT = _answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def clear_proxy_variables(monkeypatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def test_a_hub_behind_a_proxy_is_fetched_through_the_proxy(monkeypatch, tmp_path):
+    """Cluster nodes reach the internet only through HTTPS_PROXY: the hub is not declared unreachable, and the download
+    goes to the proxy (here a loopback stand-in that refuses the tunnel: no traffic leaves the machine)."""
+    from huggingface_hub.utils._http import close_session
+
+    from ser_lightning.models import hub
+
+    close_session()  # huggingface_hub reads the proxy variables when it opens its HTTP client: open a new one
+    proxy = RecordingProxy()
+    clear_proxy_variables(monkeypatch)
+    monkeypatch.setattr(hub, "_probes", {})
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)  # huggingface.co, which this machine cannot resolve: only the proxy answers
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(ValueError) as error:
+        HFBackbone(name_or_path="facebook/wav2vec2-xls-r-300m")
+    assert "cannot be reached" not in str(error.value) and "did not provide it" in str(error.value)
+    assert proxy.requests and all(line.startswith("CONNECT huggingface.co:443") for line in proxy.requests)  # transformers' download
+
+    monkeypatch.setenv("NO_PROXY", "huggingface.co")  # exempt: the hub itself is probed (and cannot be reached here)
+    monkeypatch.setattr(hub, "_probes", {})
+    proxy.requests.clear()
+    assert hub.hub_address() == ("huggingface.co", 443) and proxy.requests == []
+
+
+def test_an_unreachable_hub_is_probed_once_for_several_models(offline, monkeypatch):
+    from ser_lightning.models import hub
+
+    calls = []
+    real = hub.socket.create_connection
+    monkeypatch.setattr(hub, "_probes", {})
+    monkeypatch.setattr(hub.socket, "create_connection", lambda *a, **k: calls.append(a) or real(*a, **k))
+    for _ in range(3):
+        assert not hub.hub_reachable()
+    assert len(calls) == 1

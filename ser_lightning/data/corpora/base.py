@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from ..labels import native_labels
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+
+from ..labels import native_labels, native_word
 
 from ..manifest import ManifestError, Utterance, deduplicate
 from ..audio import AudioError
@@ -31,16 +32,44 @@ class Corpus(ABC):
     of torch; they read the tree as distributed. Header probes are cached outside the corpus
     (see :mod:`~ser_lightning.data.probe_cache`), so a second load of an unchanged tree reads no headers.
 
+    Real releases have odd files (TESS ships ``OAF_neutral/OA_bite_neutral.wav``). Where the folder still
+    makes label and speaker unambiguous a parser takes the file; otherwise it is skipped with its reason
+    (:attr:`skipped`: one warning, and ``skipped_files.csv`` beside the run) and the rest is read;
+    ``strict: true`` refuses the corpus instead, naming the file.
+
     Args:
         root: the corpus folder as distributed (or as written by the generator).
         languages: keep only utterances in these languages (ISO codes such as ``en``); null keeps all.
+        strict: refuse the corpus at the first file that does not follow its naming scheme (default: skip
+            such files, say which and why, and read the rest).
     """
 
     name: str = "corpus"
+    language: str = ""
 
-    def __init__(self, root: str, languages: Sequence[str] | None = None) -> None:
+    def __init__(self, root: str, languages: Sequence[str] | None = None, strict: bool = False) -> None:
         self.root = Path(root)
         self.languages = list(languages) if languages else None
+        self.strict = strict
+        self.skipped: dict[str, str] = {}  # path -> why it was not read (filled by parse)
+
+    def skip(self, path: Path | str, reason: str) -> None:
+        """A file the parser cannot read as an utterance: an error naming it (``strict``), else recorded in :attr:`skipped`."""
+        if self.strict:
+            raise ManifestError(f"{path}: {reason}; remove it from {Path(path).parent}, or set strict: false to skip such files.")
+        self.skipped[str(path)] = reason
+
+    def record(self, path: Path, code: str, speaker: str, language: str | None = None, **extra: Any) -> Utterance | None:
+        """The utterance of ``path`` with the corpus's emotion ``code`` (``extra`` gets ``code`` and the fields given),
+        or None after :meth:`skip` when the code is not one of the corpus's."""
+        try:
+            label = native_word(self.name, code, path)
+        except ManifestError as error:
+            if self.strict:
+                raise
+            self.skipped[str(path)] = str(error).split(": ", 1)[-1].split(". Is `root`")[0]
+            return None
+        return Utterance(str(path), label, speaker, language or self.language, self.name, extra={"code": code, **extra})
 
     def prepare(self) -> None:
         """Make the corpus available (generate or check it); runs once per node before ``load``."""
@@ -64,7 +93,14 @@ class Corpus(ABC):
         left out and recorded there (path -> reason). Raises :class:`ManifestError` naming the folder
         when nothing is left, before any training starts.
         """
+        self.skipped = {}
         utterances, repeats = deduplicate(self.parse(), repr(self))
+        if self.skipped:
+            path, reason = next(iter(self.skipped.items()))
+            rank_zero_warn(
+                f"{self!r}: skipped {len(self.skipped)} file(s) that do not follow the corpus's naming scheme, e.g. {path} ({reason}); "
+                "they are listed in skipped_files.csv beside the run (strict: true refuses the corpus instead)."
+            )
         if repeats:
             rank_zero_info(f"{self!r}: dropped {repeats} exact repeat(s) of records (one file is one utterance).")
         if not utterances:

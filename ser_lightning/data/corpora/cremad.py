@@ -6,10 +6,9 @@ import csv
 import re
 from pathlib import Path
 
-from ..labels import native_word
 from ..manifest import ManifestError, Utterance
 from .base import Corpus
-from .files import child, locate, wav_files
+from .files import audio_folder, locate, wav_files
 
 # 1001_DFA_ANG_XX.wav: actor, sentence, emotion, level
 _NAME = re.compile(r"(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav", re.IGNORECASE)
@@ -17,7 +16,7 @@ _SEX = {"male": "m", "female": "f"}
 
 
 def _is_layout(folder: Path) -> bool:
-    return child(folder, "AudioWAV") is not None
+    return audio_folder(folder, "AudioWAV", _NAME) is not None
 
 
 def read_genders(path: Path) -> dict[str, str]:
@@ -40,7 +39,8 @@ class CREMAD(Corpus):
     ``extra``: ``code``, ``gender`` (when known), ``sentence``, ``level``.
 
     Args:
-        root: the folder holding ``AudioWAV/``, e.g. ``/data/CREMA-D`` (or a parent up to two levels above).
+        root: the folder holding ``AudioWAV/``, e.g. ``/data/CREMA-D`` (or a parent up to two levels above), or a flat
+            copy's folder of the WAVs themselves.
         languages: keep only these languages (CREMA-D is ``en``); None keeps all.
     """
 
@@ -51,13 +51,14 @@ class CREMAD(Corpus):
         root = locate(self.root, "CREMA-D", _is_layout, "AudioWAV/ with files like 1001_DFA_ANG_XX.wav")
         genders = read_genders(root / "VideoDemographics.csv")
         utterances = []
-        for path in wav_files(child(root, "AudioWAV")):
+        for path in wav_files(audio_folder(root, "AudioWAV", _NAME)):
             match = _NAME.fullmatch(path.name)
             if match is None:
-                raise ManifestError(f"{path}: not a CREMA-D file name (<actor>_<sentence>_<emotion>_<level>.wav, e.g. 1001_DFA_ANG_XX.wav); remove it from {path.parent}.")
+                self.skip(path, "not a CREMA-D file name (<actor>_<sentence>_<emotion>_<level>.wav, e.g. 1001_DFA_ANG_XX.wav)")
+                continue
             speaker, sentence, code, level = match.groups()
-            extra = {"code": code, "sentence": sentence.upper(), "level": level.upper()}
-            if speaker in genders:
-                extra["gender"] = genders[speaker]
-            utterances.append(Utterance(str(path), native_word(self.name, code, path), speaker, self.language, self.name, extra=extra))
+            extra = {"sentence": sentence.upper(), "level": level.upper()} | ({"gender": genders[speaker]} if speaker in genders else {})
+            utt = self.record(path, code, speaker, **extra)
+            if utt is not None:
+                utterances.append(utt)
         return utterances

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..labels import native_word
-from ..manifest import ManifestError, Utterance
+from ..manifest import Utterance
 from .base import Corpus
-from .files import child, locate, wav_files
+from .files import audio_folder, locate, wav_files
 
 # 03a01Fa.wav: speaker 03, text a01, emotion letter F (German), version a
 _NAME = re.compile(r"(\d\d)([ab]\d\d)([a-z])([a-z])\.wav", re.IGNORECASE)
@@ -16,7 +15,7 @@ GENDER = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m", "13"
 
 
 def _is_layout(folder: Path) -> bool:
-    return child(folder, "wav") is not None
+    return audio_folder(folder, "wav", _NAME) is not None
 
 
 class EmoDB(Corpus):
@@ -27,7 +26,8 @@ class EmoDB(Corpus):
     ``labsilb/``, ``silb/`` are not read. ``extra``: ``code``, ``gender``, ``text``.
 
     Args:
-        root: the folder holding ``wav/``, e.g. ``/data/emodb`` (a parent up to two levels above is also found).
+        root: the folder holding ``wav/``, e.g. ``/data/emodb`` (a parent up to two levels above is also found), or a flat
+            copy's folder of the WAVs themselves (``EmoDB/03a01Fa.wav``).
         languages: keep only these languages (EMO-DB is ``de``); None keeps all.
     """
 
@@ -37,19 +37,13 @@ class EmoDB(Corpus):
     def parse(self) -> list[Utterance]:
         root = locate(self.root, "EMO-DB", _is_layout, "wav/ with files named like 03a01Fa.wav")
         utterances = []
-        for path in wav_files(child(root, "wav")):
+        for path in wav_files(audio_folder(root, "wav", _NAME)):
             match = _NAME.fullmatch(path.name)
             if match is None or match.group(1) not in GENDER:
-                raise ManifestError(f"{path}: not an EMO-DB file name (speaker 03-16, text, emotion letter, version: e.g. 03a01Fa.wav); remove it from {path.parent}.")
+                self.skip(path, "not an EMO-DB file name (speaker 03-16, text, emotion letter, version: e.g. 03a01Fa.wav)")
+                continue
             speaker, text, code, _ = match.groups()
-            utterances.append(
-                Utterance(
-                    path=str(path),
-                    label=native_word(self.name, code, path),
-                    speaker=speaker,
-                    language=self.language,
-                    corpus=self.name,
-                    extra={"code": code, "gender": GENDER[speaker], "text": text},
-                )
-            )
+            utt = self.record(path, code, speaker, gender=GENDER[speaker], text=text)
+            if utt is not None:
+                utterances.append(utt)
         return utterances

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..labels import native_word
-from ..manifest import ManifestError, Utterance
+from ..manifest import Utterance
 from .base import Corpus
 from .files import locate, matching_subfolders, wav_files
 
@@ -40,18 +39,12 @@ class EMOVO(Corpus):
         for actor in matching_subfolders(root, _ACTOR):
             for path in wav_files(actor):
                 match = _NAME.fullmatch(path.name)
-                if match is None:
-                    raise ManifestError(f"{path}: not an EMOVO file name (<emotion>-<actor>-<sentence>.wav, e.g. rab-f1-b1.wav); remove it from {actor}.")
+                if match is None or match.group(2).lower() != actor.name.lower():
+                    self.skip(path, f"not an EMOVO file name of actor {actor.name} (<emotion>-<actor>-<sentence>.wav, e.g. rab-f1-b1.wav)")
+                    continue
                 code, speaker, sentence = match.groups()
                 speaker = speaker.lower()
-                utterances.append(
-                    Utterance(
-                        path=str(path),
-                        label=native_word(self.name, code, path),
-                        speaker=speaker,
-                        language=self.language,
-                        corpus=self.name,
-                        extra={"code": code, "gender": speaker[0], "sentence": sentence.lower()},
-                    )
-                )
+                utt = self.record(path, code, speaker, gender=speaker[0], sentence=sentence.lower())
+                if utt is not None:
+                    utterances.append(utt)
         return utterances

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..labels import native_word
-from ..manifest import ManifestError, Utterance
+from ..manifest import Utterance
 from .base import Corpus
 from .files import locate, matching_subfolders, subfolders, wav_files
 
@@ -44,13 +43,14 @@ class ESD(Corpus):
         for speaker in matching_subfolders(root, _SPEAKER):
             language = speaker_language(speaker.name)
             for emotion in subfolders(speaker):
-                label = native_word(self.name, emotion.name, emotion)
                 files = [(path, None) for path in wav_files(emotion)]
                 for subset in subfolders(emotion):
                     if subset.name.lower() not in _SUBSETS:
-                        raise ManifestError(f"{subset}: ESD emotion folders hold WAVs or the subsets {list(_SUBSETS)}, not {subset.name!r}.")
+                        self.skip(subset, f"not an ESD subset folder ({', '.join(_SUBSETS)})")
+                        continue
                     files += [(path, subset.name.lower()) for path in wav_files(subset)]
                 for path, subset in files:
-                    extra = {"code": emotion.name} | ({"subset": subset} if subset else {})
-                    utterances.append(Utterance(str(path), label, speaker.name, language, self.name, extra=extra))
+                    utt = self.record(path, emotion.name, speaker.name, language, **({"subset": subset} if subset else {}))
+                    if utt is not None:
+                        utterances.append(utt)
         return utterances

@@ -40,6 +40,15 @@ def child(folder: Path, name: str) -> Path | None:
     return next((sub for sub in subfolders(folder) if sub.name.lower() == name.lower()), None)
 
 
+def audio_folder(folder: Path, name: str, pattern: re.Pattern[str]) -> Path | None:
+    """The sub-folder ``name`` of ``folder`` (any case), or ``folder`` itself when it holds files named like ``pattern``
+    directly (flat copies such as ``EmoDB/*.wav``); None when neither."""
+    found = child(folder, name)
+    if found is not None:
+        return found
+    return folder if any(pattern.fullmatch(path.name) for path in wav_files(folder)) else None
+
+
 def matching_subfolders(folder: Path, pattern: str) -> list[Path]:
     """Visible sub-folders whose whole name matches the regular expression ``pattern`` (case-insensitive)."""
     regex = re.compile(pattern, re.IGNORECASE)

@@ -63,21 +63,31 @@ class IEMOCAP(Corpus):
             match = _LINE.match(line)
             source = f"{table}:{number}"
             if match is None:
-                raise ManifestError(f"{source}: expected `[start - end]<TAB>utterance id<TAB>code<TAB>[V, A, D]`, got {line.strip()!r}.")
+                self.skip(source, f"expected `[start - end]<TAB>utterance id<TAB>code<TAB>[V, A, D]`, got {line.strip()!r}")
+                continue
             start, end, utterance_id, code, vad = match.groups()
             parts = _UTTERANCE_ID.fullmatch(utterance_id)
             if parts is None:
-                raise ManifestError(f"{source}: {utterance_id!r} is not an IEMOCAP utterance id like Ses01F_impro01_F000.")
+                self.skip(source, f"{utterance_id!r} is not an IEMOCAP utterance id like Ses01F_impro01_F000")
+                continue
             session_number, dialog_part, letter = parts.groups()
             try:
                 valence, activation, dominance = (float(v) for v in vad.split(","))
             except ValueError:
-                raise ManifestError(f"{source}: expected three numbers in [V, A, D], got [{vad}].") from None
+                self.skip(source, f"expected three numbers in [V, A, D], got [{vad}]")
+                continue
             dialog = utterance_id.rsplit("_", 1)[0]
+            try:
+                label = native_word(self.name, code, source)
+            except ManifestError:
+                if self.strict:
+                    raise
+                self.skip(source, f"unknown IEMOCAP emotion code {code!r}")
+                continue
             utterances.append(
                 Utterance(
                     path=os.path.join(audio, dialog, f"{utterance_id}.wav"),
-                    label=native_word(self.name, code, source),
+                    label=label,
                     speaker=f"Ses{session_number}{letter}",
                     language=self.language,
                     corpus=self.name,

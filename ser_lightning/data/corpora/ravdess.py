@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from ..labels import native_word
 from ..manifest import ManifestError, Utterance
 from .base import Corpus
 from .files import describe, matching_subfolders, subfolders, wav_files
@@ -47,8 +46,8 @@ class RAVDESS(Corpus):
     name = "ravdess"
     language = "en"
 
-    def __init__(self, root: str, languages: Sequence[str] | None = None, include_song: bool = False) -> None:
-        super().__init__(root, languages)
+    def __init__(self, root: str, languages: Sequence[str] | None = None, include_song: bool = False, strict: bool = False) -> None:
+        super().__init__(root, languages, strict)
         self.include_song = include_song
 
     def parse(self) -> list[Utterance]:
@@ -62,27 +61,15 @@ class RAVDESS(Corpus):
         for actor in actors:
             for path in wav_files(actor):
                 match = _NAME.fullmatch(path.name)
-                if match is None or match.group(2) not in _CHANNEL:
-                    raise ManifestError(f"{path}: not a RAVDESS file name (seven two-digit fields, e.g. 03-01-06-01-02-01-12.wav); remove it from {actor}.")
+                if match is None or match.group(2) not in _CHANNEL or match.group(7) != actor.name[-2:]:
+                    self.skip(path, f"not a RAVDESS file name of {actor.name} (seven two-digit fields, e.g. 03-01-06-01-02-01-12.wav)")
+                    continue
                 _, channel, code, intensity, statement, repetition, speaker = match.groups()
                 if path.name in seen or (_CHANNEL[channel] == "song" and not self.include_song):
                     continue
                 seen.add(path.name)
-                utterances.append(
-                    Utterance(
-                        path=str(path),
-                        label=native_word(self.name, code, path),
-                        speaker=speaker,
-                        language=self.language,
-                        corpus=self.name,
-                        extra={
-                            "code": code,
-                            "gender": "m" if int(speaker) % 2 else "f",
-                            "channel": _CHANNEL[channel],
-                            "intensity": _INTENSITY.get(intensity, intensity),
-                            "statement": statement,
-                            "repetition": repetition,
-                        },
-                    )
-                )
+                extra = {"gender": "m" if int(speaker) % 2 else "f", "channel": _CHANNEL[channel], "intensity": _INTENSITY.get(intensity, intensity)}
+                utt = self.record(path, code, speaker, **extra, statement=statement, repetition=repetition)
+                if utt is not None:
+                    utterances.append(utt)
         return utterances

@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..labels import native_word
-from ..manifest import ManifestError, Utterance
+from ..manifest import Utterance
 from .base import Corpus
-from .files import child, locate, subfolders, wav_files
+from .files import child, locate, matching_subfolders, subfolders, wav_files
 
 _CODES = r"(sa|su|a|d|f|h|n)"  # two-letter codes first
 _NAME = re.compile(_CODES + r"(\d\d)\.wav", re.IGNORECASE)  # AudioData/DC/sa05.wav
 _FLAT_NAME = re.compile(r"([A-Z]{2})_" + _CODES + r"(\d\d)\.wav", re.IGNORECASE)  # ALL/DC_sa05.wav
 
 
+_SPEAKERS = r"(DC|JE|JK|KL)"
+
+
 def _is_layout(folder: Path) -> bool:
-    return child(folder, "AudioData") is not None or child(folder, "ALL") is not None
+    return child(folder, "AudioData") is not None or child(folder, "ALL") is not None or bool(matching_subfolders(folder, _SPEAKERS))
 
 
 class SAVEE(Corpus):
@@ -27,7 +29,8 @@ class SAVEE(Corpus):
     is read (they hold the same recordings). ``extra``: ``code``, ``gender``, ``sentence``.
 
     Args:
-        root: the folder holding ``AudioData/`` (or ``ALL/``), e.g. ``/data/SAVEE`` (or a parent up to two levels above).
+        root: the folder holding ``AudioData/`` (or ``ALL/``, or the speaker folders ``DC/ JE/ JK/ KL/`` as some zips
+            unpack), e.g. ``/data/SAVEE`` (or a parent up to two levels above).
         languages: keep only these languages (SAVEE is ``en``); None keeps all.
     """
 
@@ -37,8 +40,9 @@ class SAVEE(Corpus):
     def parse(self) -> list[Utterance]:
         root = locate(self.root, "SAVEE", _is_layout, "AudioData/<speaker>/a01.wav (or the flat copy ALL/DC_a01.wav)")
         audio = child(root, "AudioData")
-        if audio is not None:
-            files = [(path, speaker.name, _NAME.fullmatch(path.name)) for speaker in subfolders(audio) for path in wav_files(speaker)]
+        if audio is not None or child(root, "ALL") is None:  # AudioData/DC/a01.wav, or the zip's DC/a01.wav without AudioData/
+            speakers = subfolders(audio) if audio is not None else matching_subfolders(root, _SPEAKERS)
+            files = [(path, speaker.name, _NAME.fullmatch(path.name)) for speaker in speakers for path in wav_files(speaker)]
             pattern = "<code><nn>.wav, e.g. sa05.wav"
         else:
             files = [(path, None, _FLAT_NAME.fullmatch(path.name)) for path in wav_files(child(root, "ALL"))]
@@ -46,19 +50,13 @@ class SAVEE(Corpus):
         utterances = []
         for path, speaker, match in files:
             if match is None:
-                raise ManifestError(f"{path}: not a SAVEE file name ({pattern}); remove it from {path.parent}.")
+                self.skip(path, f"not a SAVEE file name ({pattern})")
+                continue
             if speaker is None:
                 speaker, code, sentence = match.groups()
             else:
                 code, sentence = match.groups()
-            utterances.append(
-                Utterance(
-                    path=str(path),
-                    label=native_word(self.name, code, path),
-                    speaker=speaker.upper(),
-                    language=self.language,
-                    corpus=self.name,
-                    extra={"code": code, "gender": "m", "sentence": sentence},
-                )
-            )
+            utt = self.record(path, code, speaker.upper(), gender="m", sentence=sentence)
+            if utt is not None:
+                utterances.append(utt)
         return utterances

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..labels import native_word
-from ..manifest import ManifestError, Utterance
+from ..manifest import Utterance
 from .base import Corpus
 from .files import child, locate, wav_files
 
@@ -47,16 +46,10 @@ class ShEMO(Corpus):
             for path in wav_files(folder):
                 match = _NAME.fullmatch(path.name)
                 if match is None:
-                    raise ManifestError(f"{path}: not a ShEMO file name (<gender><speaker><emotion><index>.wav, e.g. F01A01.wav); remove it from {folder}.")
+                    self.skip(path, "not a ShEMO file name (<gender><speaker><emotion><index>.wav, e.g. F01A01.wav)")
+                    continue
                 gender, number, code, _ = match.groups()
-                utterances.append(
-                    Utterance(
-                        path=str(path),
-                        label=native_word(self.name, code, path),
-                        speaker=f"{gender.upper()}{number}",
-                        language=self.language,
-                        corpus=self.name,
-                        extra={"code": code, "gender": gender.lower()},
-                    )
-                )
+                utt = self.record(path, code, f"{gender.upper()}{number}", gender=gender.lower())
+                if utt is not None:
+                    utterances.append(utt)
         return utterances

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 
-from ..labels import native_word
-from ..manifest import ManifestError, Utterance
+from ..manifest import Utterance
 from .base import Corpus
 from .files import locate, matching_subfolders, wav_files
 
 _FOLDER = r"(OAF|YAF)_.+"
-# OAF_back_angry.wav: speaker, word, emotion (ps = pleasant surprise)
-_NAME = re.compile(r"(OAF|YAF)_(.+)_([a-z]+)\.wav", re.IGNORECASE)
+# OAF_back_angry.wav: speaker, word, emotion (ps = pleasant surprise); the speaker field is checked against the folder's
+_NAME = re.compile(r"([A-Z]+)_(.+)_([a-z]+)\.wav", re.IGNORECASE)
 
 
 class TESS(Corpus):
@@ -20,7 +19,10 @@ class TESS(Corpus):
     The emotion comes from the file name's last field (angry, disgust, fear, happy, neutral, ps =
     pleasant surprise, sad; any case), so the folders' varying spellings (``OAF_Pleasant_surprise``,
     ``YAF_pleasant_surprised``, ``OAF_Fear``) do not matter. Speakers: OAF (older) and YAF (younger),
-    both female. ``extra``: ``code``, ``gender``, ``word``.
+    both female, read from the folder: the release's ``OAF_neutral/OA_bite_neutral.wav`` (a speaker field
+    of ``OA``) is OAF's. Other quirks of the release, all read as they are: two AIFF files behind ``.wav``
+    names (``YAF_angry/YAF_germ_angry.wav``, ``YAF_fear/YAF_neat_fear.wav``), one 96 kHz file among
+    24,414 Hz ones (``OAF_Fear/OAF_food_fear.wav``), trailing ``LIST`` chunks. ``extra``: ``code``, ``gender``, ``word``.
 
     Args:
         root: the folder holding ``OAF_angry/`` ... ``YAF_sad/``, e.g. ``/data/TESS Toronto emotional speech set data``
@@ -35,19 +37,17 @@ class TESS(Corpus):
         root = locate(self.root, "TESS", lambda f: bool(matching_subfolders(f, _FOLDER)), "folders OAF_<emotion>/ and YAF_<emotion>/ with files like OAF_back_angry.wav")
         utterances = []
         for folder in matching_subfolders(root, _FOLDER):
+            speaker = folder.name.split("_", 1)[0].upper()
             for path in wav_files(folder):
                 match = _NAME.fullmatch(path.name)
                 if match is None:
-                    raise ManifestError(f"{path}: not a TESS file name (<speaker>_<word>_<emotion>.wav, e.g. OAF_back_angry.wav); remove it from {folder}.")
-                speaker, word, code = match.groups()
-                utterances.append(
-                    Utterance(
-                        path=str(path),
-                        label=native_word(self.name, code, path),
-                        speaker=speaker.upper(),
-                        language=self.language,
-                        corpus=self.name,
-                        extra={"code": code, "gender": "f", "word": word.lower()},
-                    )
-                )
+                    self.skip(path, "not a TESS file name (<speaker>_<word>_<emotion>.wav, e.g. OAF_back_angry.wav)")
+                    continue
+                named, word, code = match.groups()
+                if not speaker.startswith(named.upper()):
+                    self.skip(path, f"its speaker field {named!r} contradicts its folder {folder.name}")
+                    continue
+                utt = self.record(path, code, speaker, gender="f", word=word.lower())
+                if utt is not None:
+                    utterances.append(utt)
         return utterances

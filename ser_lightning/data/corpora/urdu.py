@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from ..labels import NATIVE_CODES, native_word
-from ..manifest import ManifestError, Utterance
+from ..manifest import Utterance
 from .base import Corpus
 from .files import locate, subfolders, wav_files
 
@@ -42,16 +42,8 @@ class URDU(Corpus):
             for path in wav_files(folder):
                 match = _NAME.fullmatch(path.name)
                 if match is None:
-                    raise ManifestError(f"{path}: not a URDU file name (<speaker>_<file>_<emotion><index>.wav, e.g. SM1_F1_A01.wav); remove it from {folder}.")
+                    self.skip(path, "not a URDU file name (<speaker>_<file>_<emotion><index>.wav, e.g. SM1_F1_A01.wav): no speaker")
+                    continue
                 speaker, gender, file, _ = match.groups()
-                utterances.append(
-                    Utterance(
-                        path=str(path),
-                        label=label,
-                        speaker=speaker.upper(),
-                        language=self.language,
-                        corpus=self.name,
-                        extra={"code": folder.name, "gender": gender.lower(), "file": file.upper()},
-                    )
-                )
+                utterances.append(Utterance(str(path), label, speaker.upper(), self.language, self.name, extra={"code": folder.name, "gender": gender.lower(), "file": file.upper()}))
         return utterances

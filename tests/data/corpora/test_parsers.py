@@ -157,9 +157,14 @@ def test_savee_records_in_both_layouts(trees, tmp_path, layout):
 
 
 def test_tess_records_despite_folder_spellings(trees):
-    utterances = TESS(str(trees["tess"].parent)).parse()  # the download folder: the data folder is found one level down
-    assert len(utterances) == 52 and Counter(u.speaker for u in utterances) == {"OAF": 24, "YAF": 28}
-    assert Counter(u.label for u in utterances if u.speaker == "OAF") == {"angry": 4, "fear": 4, "happy": 4, "neutral": 4, "pleasant_surprise": 4, "sad": 4}
+    corpus = TESS(str(trees["tess"].parent))  # the download folder: the data folder is found one level down
+    utterances = corpus.parse()
+    assert len(utterances) == 55 and Counter(u.speaker for u in utterances) == {"OAF": 26, "YAF": 29} and not corpus.skipped
+    assert Counter(u.label for u in utterances if u.speaker == "OAF") == {"angry": 4, "fear": 5, "happy": 4, "neutral": 5, "pleasant_surprise": 4, "sad": 4}
+    odd = {Path(u.path).name: (u.speaker, u.label) for u in utterances if u.extra["word"] in ("bite", "germ", "food")}
+    assert odd == {"OA_bite_neutral.wav": ("OAF", "neutral"), "YAF_germ_angry.wav": ("YAF", "angry"), "OAF_food_fear.wav": ("OAF", "fear")}
+    loaded = {Path(u.path).name: u.sample_rate for u in corpus.load(check_samples=True) if u.extra["word"] in ("germ", "food")}
+    assert loaded == {"YAF_germ_angry.wav": 24414, "OAF_food_fear.wav": 96000}  # AIFF behind .wav and 96 kHz: read, not refused
     assert rows([u for u in utterances if u.extra["word"] == "bath" and u.speaker == "YAF"], trees["tess"], "code", "gender", "word") == [
         ("YAF_angry/YAF_bath_angry.wav", "angry", "YAF", "en", "angry", "f", "bath"),
         ("YAF_disgust/YAF_bath_disgust.wav", "disgust", "YAF", "en", "disgust", "f", "bath"),
@@ -244,11 +249,15 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
-def test_an_unknown_code_or_name_raises_naming_the_file(tmp_path, name):
+def test_an_unknown_code_or_name_is_skipped_with_its_reason_or_refused_when_strict(tmp_path, name):
     relative, named = BAD_FILES[name]
     wav(tmp_path / relative, 16000)
-    with pytest.raises(ManifestError, match=named):
-        CORPORA[name.split("_")[0]](str(tmp_path)).parse()
+    corpus = CORPORA[name.split("_")[0]](str(tmp_path))
+    assert corpus.parse() == [] and len(corpus.skipped) == 1
+    (path, reason), = corpus.skipped.items()
+    assert named in path and reason
+    with pytest.raises(ManifestError, match=f"{named}.*set strict: false to skip such files|{named}.*unknown"):
+        CORPORA[name.split("_")[0]](str(tmp_path), strict=True).parse()
 
 
 def test_an_unknown_iemocap_code_names_the_label_file_and_line(tmp_path):
@@ -256,4 +265,53 @@ def test_an_unknown_iemocap_code_names_the_label_file_and_line(tmp_path):
     table.parent.mkdir(parents=True)
     table.write_text("% header\n\n[1.0000 - 2.0000]\tSes01F_impro01_F000\tneu\t[2.5, 2.5, 2.5]\n[3.0000 - 4.0000]\tSes01F_impro01_M000\tjoy\t[2.5, 2.5, 2.5]\n")
     with pytest.raises(ManifestError, match=r"Ses01F_impro01\.txt:4: unknown iemocap emotion code 'joy'"):
-        IEMOCAP(str(tmp_path)).parse()
+        IEMOCAP(str(tmp_path), strict=True).parse()
+    corpus = IEMOCAP(str(tmp_path))
+    assert [u.label for u in corpus.parse()] == ["neutral"] and list(corpus.skipped) == [f"{table}:4"]
+
+
+def test_a_tess_file_whose_name_contradicts_its_folder_is_skipped_and_listed(tmp_path):
+    wav(tmp_path / "OAF_angry" / "OAF_back_angry.wav", 24414)
+    wav(tmp_path / "OAF_angry" / "YAF_back_angry.wav", 24414)  # YAF's name in OAF's folder: the speaker is ambiguous
+    wav(tmp_path / "OAF_angry" / "back.wav", 24414)
+    corpus = TESS(str(tmp_path))
+    with pytest.warns(UserWarning, match=r"skipped 2 file\(s\) that do not follow the corpus's naming scheme.*skipped_files.csv"):
+        assert [Path(u.path).name for u in corpus.load()] == ["OAF_back_angry.wav"]
+    assert {Path(p).name: reason for p, reason in corpus.skipped.items()} == {
+        "YAF_back_angry.wav": "its speaker field 'YAF' contradicts its folder OAF_angry",
+        "back.wav": "not a TESS file name (<speaker>_<word>_<emotion>.wav, e.g. OAF_back_angry.wav)",
+    }
+
+
+def test_flat_copies_are_read_as_the_release(tmp_path):
+    """Copies that drop a folder level: EmoDB/*.wav without wav/, CREMA-D without AudioWAV/, SAVEE's DC/ ... without AudioData/."""
+    wav(tmp_path / "EmoDB" / "03a01Fa.wav", 16000)
+    wav(tmp_path / "EmoDB" / "08b02Ta.wav", 16000)
+    assert sorted((u.speaker, u.label) for u in EmoDB(str(tmp_path / "EmoDB")).parse()) == [("03", "happy"), ("08", "sad")]
+    wav(tmp_path / "crema" / "1001_DFA_ANG_XX.wav", 16000)
+    assert [(u.speaker, u.label) for u in CREMAD(str(tmp_path / "crema")).parse()] == [("1001", "angry")]
+    for speaker in ("DC", "JE"):
+        wav(tmp_path / "savee" / speaker / "sa01.wav", 44100)
+    assert sorted((u.speaker, u.label) for u in SAVEE(str(tmp_path / "savee")).parse()) == [("DC", "sad"), ("JE", "sad")]
+
+
+def test_the_datamodule_lists_the_skipped_files_beside_the_run(trees, tmp_path):
+    import csv
+    import shutil
+
+    from lightning.pytorch import Trainer
+
+    from ser_lightning.data import TESSDataModule
+
+    root = tmp_path / "tess"
+    shutil.copytree(trees["tess"], root)
+    wav(root / "OAF_angry" / "OAF_angry_take2.wav.wav", 24414)  # no word field: skipped
+    dm = TESSDataModule(str(root), batch_size=4)
+    dm.trainer = Trainer(default_root_dir=tmp_path / "run", logger=False)
+    with pytest.warns(UserWarning, match="skipped 1 file"):
+        dm.setup("fit")
+    with (tmp_path / "run" / "skipped_files.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [Path(row["path"]).name for row in rows] == ["OAF_angry_take2.wav.wav"] and "not a TESS file name" in rows[0]["reason"]
+    with pytest.raises(ManifestError, match=r"OAF_angry_take2.wav.wav: not a TESS file name .*set strict: false"):
+        TESSDataModule(str(root), strict=True).setup("fit")

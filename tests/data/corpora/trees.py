@@ -234,6 +234,11 @@ def make_tess(base: Path) -> Path:
     for folder, name in tess_files():
         wav(root / folder / name, 24414)
     junk(root / "OAF_angry" / "._OAF_back_angry.wav")
+    # the release's quirks: a speaker field cut short, AIFF data behind a .wav name, one 96 kHz file
+    wav(root / "OAF_neutral" / "OA_bite_neutral.wav", 24414)
+    aiff = root / "YAF_angry" / "YAF_germ_angry.wav"
+    sf.write(aiff, np.zeros(int(SECONDS * 24414), dtype=np.float32) + 0.05 * np.sin(np.arange(int(SECONDS * 24414))), 24414, format="AIFF", subtype="PCM_16")
+    wav(root / "OAF_Fear" / "OAF_food_fear.wav", 96000)
     return root
 
 
