@@ -25,8 +25,9 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message names the file and what to use instead."""
 
 
-def unreadable(path: str | Path) -> str | None:
-    """Why ``path`` is not a loadable checkpoint (truncated, corrupt, not a checkpoint), or None when it loads.
+def unreadable(path: str | Path, resume: bool = False) -> str | None:
+    """Why ``path`` is not a loadable checkpoint (truncated, corrupt, not a checkpoint; with ``resume``, one that holds
+    the weights only, as best checkpoints do), or None when it loads.
 
     Loads with ``weights_only=True`` and memory-mapped tensors, as Lightning will: cheap, and the same verdict.
     """
@@ -36,6 +37,8 @@ def unreadable(path: str | Path) -> str | None:
         return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'unreadable'}"
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         return "not a Lightning checkpoint (no state_dict)"
+    if resume and "optimizer_states" not in checkpoint:
+        return "it holds the weights only (no optimizer state), so training cannot continue from it"
     return None
 
 
@@ -48,10 +51,11 @@ def resumable_checkpoints(folder: Path) -> list[Path]:
     return newest_first(p for p in folder.glob("*.ckpt") if _RESUMABLE.match(p.name)) if folder.is_dir() else []
 
 
-def newest_readable(candidates: Iterable[Path], skipped: list[tuple[Path, str]]) -> Path | None:
-    """The first readable checkpoint of ``candidates``; the unreadable ones before it go to ``skipped`` with their reason."""
+def newest_readable(candidates: Iterable[Path], skipped: list[tuple[Path, str]], resume: bool = False) -> Path | None:
+    """The first readable checkpoint of ``candidates`` (with ``resume``, one holding the training state); the ones before
+    it go to ``skipped`` with their reason."""
     for path in candidates:
-        reason = unreadable(path)
+        reason = unreadable(path, resume)
         if reason is None:
             return path
         skipped.append((path, reason))

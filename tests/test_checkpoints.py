@@ -4,6 +4,7 @@ truncated files named, atomic saves, and the label space checked against the che
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import fsspec.implementations.local
@@ -69,9 +70,19 @@ def test_a_truncated_last_checkpoint_is_named_and_the_newest_readable_one_resume
     last = folder / "last.ckpt"
     (best,) = folder.glob("best-*.ckpt")
     last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # a copy cut short, or a full disk
-    with pytest.warns(UserWarning, match=f"{last.name} cannot be loaded .* truncated or corrupt. Resuming from .*{best.name} instead"):
+    older = folder / "last-v1.ckpt"  # an older full checkpoint of the same run (e.g. written by a second ModelCheckpoint)
+    fit(config, "--checkpoint.dirpath", str(tmp_path / "spare"))
+    older.write_bytes((tmp_path / "spare" / "last.ckpt").read_bytes())
+    os.utime(older, (1, 1))  # older than the broken last.ckpt
+    with pytest.warns(UserWarning, match=f"{last.name} cannot be used .*PytorchStreamReader.*Resuming from .*{older.name} instead"):
         cli = fit(config, "--trainer.max_epochs", "2", "--ckpt_path", "last")
-    assert Path(cli.trainer.ckpt_path).resolve() == best
+    assert Path(cli.trainer.ckpt_path).resolve() == older
+    older.unlink()
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    message = error_of(capsys, "fit", "--config", str(config), *QUICK, "--ckpt_path", "last")  # the best file holds weights only
+    best = max(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime_ns)  # the resumed run saved its own best
+    assert f"{best.name}: it holds the weights only" in message and f"--model.init_from {best.relative_to(tmp_path)}" in message
+    assert "optimizer_states" not in torch.load(best, weights_only=True) and "optimizer_states" in torch.load(tmp_path / "spare" / "last.ckpt", weights_only=True)
     last.write_bytes(b"")  # an explicit broken file is an error that names it and the good one beside it
     message = error_of(capsys, "test", "--config", str(config), "--ckpt_path", str(last))
     assert f"Checkpoint {last} cannot be loaded" in message and "The newest readable checkpoint beside it is" in message

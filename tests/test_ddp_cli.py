@@ -27,6 +27,7 @@ def test_two_process_fit_tests_prints_writes_results_and_predicts(small_corpus, 
     assert "Test results of" in fit.stdout and "Connection closed" not in fit.stderr
     results = json.loads((tmp_path / "logs" / "e2e" / "version_0" / "results.json").read_text())
     assert results["groups"]["all"]["n"] == 48 and results["data"]["splits"]["test"]["target:synthetic/ur"]["speakers"] == 3
+    assert results["data"]["effective_batch"] == {"batch_size": 8, "accumulate_grad_batches": 1, "processes": 2, "utterances": 16}
 
     new_audio(tmp_path / "new", small_corpus)
     ckpt = tmp_path / "checkpoints" / "e2e" / "last.ckpt"

@@ -9,6 +9,7 @@ from pathlib import Path
 from functools import cached_property
 from typing import Any, Literal, Sequence
 
+import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, SequentialSampler
@@ -220,11 +221,24 @@ class SERDataModule(LightningDataModule):
         self.datasets = datasets
         self.summary = self.split_summary()
         rank_zero_info(describe_summary(self.summary))
+        if self.trainer is not None and stage in ("fit", None):
+            self._log_effective_batch()  # before split.json is written: it records it
         log_dir = self._log_dir()
         if log_dir is not None and self.trainer.loggers:  # without a logger, log_dir is the working directory
             write_summary(log_dir, self.summary)
         self._write_listing("bad_audio.csv", self.bad_audio, "skipped bad audio file(s)")
         self._write_listing("skipped_files.csv", self.skipped_files, "file(s) the corpus parsers skipped")
+
+    def _log_effective_batch(self) -> None:
+        """Utterances per optimizer step: ``devices: auto`` on a bigger node changes it while learning rates stay put."""
+        world, accumulate = self.trainer.world_size, self.trainer.accumulate_grad_batches
+        per_step = self.batch_size * accumulate * world
+        self.summary["effective_batch"] = {"batch_size": self.batch_size, "accumulate_grad_batches": accumulate, "processes": world, "utterances": per_step}
+        budget = f" (at most; max_batch_seconds {self.max_batch_seconds:g} s caps each batch)" if self.max_batch_seconds else ""
+        rank_zero_info(
+            f"Effective batch: {self.batch_size} utterances x {accumulate} accumulated x {world} process(es) = {per_step} per optimizer step"
+            f"{budget}; learning rates are not scaled with it: pin trainer.devices, or adjust lr and accumulate_grad_batches together."
+        )
 
     def _log_dir(self) -> str | None:
         """The run's log folder on the global-zero process (None elsewhere, or without a trainer).
@@ -305,6 +319,7 @@ class SERDataModule(LightningDataModule):
             batch_sampler=batches,
             collate_fn=getattr(dataset, "collate", collate_utterances),  # a dataset of cached features pads its own way
             num_workers=self.num_workers,
+            pin_memory=torch.cuda.is_available(),  # page-locked host batches copy to the GPU asynchronously
             persistent_workers=self.num_workers > 0,
         )
 

@@ -51,6 +51,31 @@ class Backbone(nn.Module):
     num_layers: int
     min_samples: int = 1  # the shortest input that yields one real output frame
 
+    def layer_stack(self) -> list[nn.Module]:
+        """The modules that make the hidden states (transformer layers, a final norm): where pooling one layer can leave
+        parameters without a gradient. Empty for backbones without such a stack."""
+        return []
+
+    def freeze_unused(self, layer: int) -> int:
+        """Freeze the parameters of :meth:`layer_stack` that cannot reach hidden state ``layer`` (the layers above it,
+        a final norm that the hidden states do not include) and return how many there were: they would never get a
+        gradient, which plain DDP refuses. Found by one evaluation-mode pass on a short random input (the random
+        state is left as it was), since which norm a hidden state includes differs between transformers releases."""
+        candidates = [p for module in self.layer_stack() for p in module.parameters() if p.requires_grad]
+        if not candidates:
+            return 0
+        training = self.training
+        with torch.random.fork_rng(devices=[]):
+            self.eval()
+            samples = max(4 * self.min_samples, 1600)
+            hidden, _ = self(0.1 * torch.randn(1, samples), torch.tensor([samples]))
+            grads = torch.autograd.grad(hidden[layer].float().sum(), candidates, allow_unused=True)
+        unused = [p for p, grad in zip(candidates, grads) if grad is None]
+        for parameter in unused:
+            parameter.requires_grad_(False)
+        self.train(training)  # modules now fully frozen run in eval mode
+        return sum(p.numel() for p in unused)
+
     def standalone_args(self) -> dict[str, Any] | None:
         """Init arguments that rebuild this backbone's architecture and preprocessing without reading a hub or a
         folder (its weights come from the checkpoint), or None when it reads nothing (see ``models/standalone.py``)."""
@@ -61,6 +86,23 @@ class Backbone(nn.Module):
         if mode:
             freeze_idle_modules(self)
         return self
+
+
+def enable_gradient_checkpointing(model: nn.Module) -> None:
+    """transformers' gradient (activation) checkpointing of every encoder layer, non-reentrant so frozen inputs and LoRA
+    work (``activation_checkpointing_enable`` since transformers 5.2x, ``gradient_checkpointing_enable`` before)."""
+    if not getattr(model, "supports_gradient_checkpointing", False):
+        raise ValueError(f"{type(model).__name__} does not support gradient checkpointing in this transformers version.")
+    enable = getattr(model, "activation_checkpointing_enable", None)
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def is_checkpointing(model: nn.Module) -> bool:
+    """Whether transformers' gradient checkpointing is on for ``model`` (under either of its names)."""
+    return bool(model.is_activation_checkpointing if hasattr(type(model), "is_activation_checkpointing") else model.is_gradient_checkpointing)
 
 
 def receptive_field(kernels: list[int], strides: list[int]) -> int:
@@ -117,6 +159,11 @@ class HFBackbone(Backbone):
             checkpoint's ``return_attention_mask``, else true only for ``feat_extract_norm: layer`` models.
         trust_remote_code: run model code that a hub repository ships (off: only architectures
             transformers itself implements load).
+        gradient_checkpointing: recompute each transformer layer's activations in the backward pass instead of
+            keeping them: much less GPU memory for fine-tuning (about a third more compute); same outputs and gradients.
+        attn_implementation: transformers' attention kernel: ``sdpa`` (PyTorch's fused attention, where the model
+            has it), ``eager``, or ``flash_attention_2`` (needs the flash-attn package); null lets transformers choose.
+            WavLM has no SDPA path (eager attention keeps [batch x heads, T, T] weights per layer).
     """
 
     def __init__(
@@ -132,12 +179,18 @@ class HFBackbone(Backbone):
         normalize: bool | None = None,
         attention_mask: bool | None = None,
         trust_remote_code: bool = False,
+        gradient_checkpointing: bool = False,
+        attn_implementation: str | None = None,
     ) -> None:
         super().__init__()
         hub = hub_options(name_or_path, trust_remote_code) if name_or_path else {"trust_remote_code": trust_remote_code}
         hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "layerdrop", "facebook/wav2vec2-xls-r-300m", hub)
+        attention = {"attn_implementation": attn_implementation} if attn_implementation else {}
         try:
-            self.model = AutoModel.from_pretrained(name_or_path, config=hf_config, **hub) if pretrained else AutoModel.from_config(hf_config, trust_remote_code=trust_remote_code)
+            if pretrained:
+                self.model = AutoModel.from_pretrained(name_or_path, config=hf_config, **hub, **attention)
+            else:
+                self.model = AutoModel.from_config(hf_config, trust_remote_code=trust_remote_code, **attention)
         except OSError as error:
             raise load_failure(str(name_or_path), error) from None
         if not hasattr(self.model, "_get_feat_extract_output_lengths"):
@@ -160,7 +213,12 @@ class HFBackbone(Backbone):
             top=[encoder.layer_norm] if getattr(cfg, "do_stable_layer_norm", False) else [],
             trainable_layers=trainable_layers, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
         )  # fmt: skip
+        if gradient_checkpointing:
+            enable_gradient_checkpointing(self.model)
         self.train()
+
+    def layer_stack(self) -> list[nn.Module]:
+        return [self.model.encoder]
 
     def standalone_args(self) -> dict[str, Any]:
         return {

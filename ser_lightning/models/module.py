@@ -26,6 +26,7 @@ from .metrics import SCALARS, confusion_markdown, group_key, ser_metrics
 from .pooling import MeanPooling, Pooling
 from .standalone import CHECKPOINT_KEY, configured_backbone, make_standalone
 from .transfer import load_initial_weights
+from .windows import windowed_logits
 
 if TYPE_CHECKING:
     from ..predictions import FilePrediction
@@ -104,6 +105,10 @@ class EmotionRecognizer(LightningModule):
         self.backbone = backbone
         self.pooling = pooling if pooling is not None else MeanPooling()
         width = pooled_width = self.pooling.build(backbone.num_layers, backbone.hidden_size)
+        pooled_layer = getattr(self.pooling, "layer", None)  # one layer: what lies above it never gets a gradient
+        frozen = backbone.freeze_unused(pooled_layer) if pooled_layer is not None else 0
+        if frozen:
+            rank_zero_info(f"Pooling hidden state {pooled_layer}: {frozen:,} backbone parameters cannot reach it and are frozen (plain DDP refuses unused ones).")
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         if head_hidden:
             layers += [nn.Linear(width, head_hidden), nn.ReLU(), nn.Dropout(dropout)]
@@ -169,7 +174,11 @@ class EmotionRecognizer(LightningModule):
         return self.head(self.embed(waves, lengths))
 
     def logits(self, batch: dict[str, Any]) -> torch.Tensor:
-        """Class logits [B, num_classes] of a batch (waves or cached features)."""
+        """Class logits [B, num_classes] of a batch (waves or cached features). Outside training, clips longer than the
+        backbone's input window (Whisper's) are heard whole: windows covering them, probabilities averaged."""
+        window = getattr(self.backbone, "window_samples", None)
+        if not self.training and window and "waves" in batch and int(batch["lengths"].max()) > window:
+            return windowed_logits(self, batch["waves"], batch["lengths"], window)
         return self.head(self.embed_batch(batch))
 
     def _step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:

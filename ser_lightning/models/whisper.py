@@ -9,7 +9,7 @@ from torch import nn
 from transformers import AutoModel, WhisperFeatureExtractor
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-from .backbones import Backbone, resolve_config
+from .backbones import Backbone, enable_gradient_checkpointing, resolve_config
 from .finetuning import FinetuneMode, apply_finetuning
 from .hub import hub_options, load_failure
 from .standalone import architecture
@@ -44,6 +44,9 @@ class WhisperBackbone(Backbone):
         lora_rank: rank of the LoRA updates (``finetune: lora``).
         lora_alpha: LoRA scale numerator; updates are scaled by ``lora_alpha / lora_rank``.
         lora_dropout: dropout on the LoRA branch.
+        gradient_checkpointing: recompute each encoder layer's activations in the backward pass (much less GPU
+            memory for fine-tuning, about a third more compute; same outputs and gradients).
+        attn_implementation: ``sdpa``, ``eager`` or ``flash_attention_2``; null lets transformers choose.
     """
 
     def __init__(
@@ -57,15 +60,18 @@ class WhisperBackbone(Backbone):
         lora_rank: int = 8,
         lora_alpha: float = 16.0,
         lora_dropout: float = 0.0,
+        gradient_checkpointing: bool = False,
+        attn_implementation: str | None = None,
     ) -> None:
         super().__init__()
+        attention = {"attn_implementation": attn_implementation} if attn_implementation else {}
         hub = hub_options(name_or_path) if name_or_path else {}
         hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "encoder_layerdrop", "openai/whisper-small", hub)
         if hf_config.model_type != "whisper":
             raise ValueError(f"{name_or_path or hf_config.model_type} is not a Whisper model; use HFBackbone for wav2vec2-family encoders.")
         if pretrained:
             try:
-                model, info = AutoModel.from_pretrained(name_or_path, config=hf_config, output_loading_info=True, **hub)
+                model, info = AutoModel.from_pretrained(name_or_path, config=hf_config, output_loading_info=True, **hub, **attention)
             except OSError as error:
                 raise load_failure(str(name_or_path), error) from None
             missing = [key for key in info["missing_keys"] if key.startswith("encoder.")]
@@ -73,6 +79,8 @@ class WhisperBackbone(Backbone):
                 raise ValueError(f"{name_or_path} has no trained weights for {missing[:3]}...: save the whole Whisper model (not only its encoder), or use pretrained=False.")
             encoder = model.get_encoder()
         else:
+            if attn_implementation:
+                hf_config._attn_implementation = attn_implementation
             encoder = WhisperEncoder(hf_config)
         self.encoder = encoder
         extractor = WhisperFeatureExtractor(feature_size=encoder.config.num_mel_bins, sampling_rate=SAMPLE_RATE)
@@ -87,7 +95,12 @@ class WhisperBackbone(Backbone):
             encoder, finetune, feature_encoder=[encoder.conv1, encoder.conv2], layers=encoder.layers, top=[encoder.layer_norm],
             trainable_layers=trainable_layers, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
         )  # fmt: skip
+        if gradient_checkpointing:
+            enable_gradient_checkpointing(encoder)
         self.train()
+
+    def layer_stack(self) -> list[nn.Module]:
+        return [*self.encoder.layers, self.encoder.layer_norm]
 
     def standalone_args(self) -> dict[str, Any]:
         # the config holds the trimmed window's max_source_positions, so the rebuilt encoder has the checkpoint's shapes

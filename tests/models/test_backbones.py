@@ -136,3 +136,24 @@ def test_layerdrop_is_off_by_default_and_refused_when_asked_for(saved_tiny):
     assert HFBackbone(str(path)).model.config.layerdrop == 0.0
     with pytest.raises(ValueError, match="layerdrop must be 0"):
         HFBackbone(str(path), config={"layerdrop": 0.1})
+
+
+@pytest.mark.parametrize("layer", [1, -1])
+def test_pooling_a_lower_layer_leaves_no_trainable_parameter_without_a_gradient(layer):
+    """Plain DDP refuses parameters that get no gradient: the layers above the pooled one are frozen at construction."""
+    from ser_lightning.models import EmotionRecognizer, HFBackbone, MeanPooling, WhisperBackbone
+
+    from .tiny import TINY_WAV2VEC2, TINY_WHISPER
+
+    backbones = [
+        HFBackbone(name_or_path=None, pretrained=False, config={**TINY_WAV2VEC2, "mask_time_prob": 0.0}, finetune="full"),
+        WhisperBackbone(name_or_path=None, pretrained=False, config=TINY_WHISPER, window_seconds=2.0, finetune="full"),
+    ]
+    for backbone in backbones:
+        model = EmotionRecognizer(backbone, num_classes=4, pooling=MeanPooling(layer=layer), head_hidden=0)
+        model.train()
+        model.loss_fn(model(torch.randn(2, 16000), torch.tensor([16000, 12000])), torch.tensor([0, 1])).backward()
+        trainable = [name for name, p in model.named_parameters() if p.requires_grad]
+        assert trainable and all(dict(model.named_parameters())[name].grad is not None for name in trainable), type(backbone).__name__
+        frozen = {name.split("layers.")[1].split(".")[0] for name, p in backbone.named_parameters() if not p.requires_grad and "layers." in name}
+        assert frozen == ({"1"} if layer == 1 else set())  # of 2 layers, the second is unused when pooling hidden state 1

@@ -76,3 +76,22 @@ def test_bad_window_and_wrong_model_are_clear_errors():
         WhisperBackbone(None, pretrained=False, config=TINY_WHISPER, window_seconds=31)
     with pytest.raises(ValueError, match="not a Whisper model"):
         WhisperBackbone(None, pretrained=False, config=TINY_WAV2VEC2)
+
+
+def test_evaluation_hears_clips_longer_than_a_trimmed_window_whole():
+    """A 5 s clip with a 2 s window: evaluated as three windows (0-2, 2-4, 3-5 s), probabilities averaged."""
+    from ser_lightning.models import EmotionRecognizer
+    from ser_lightning.models.windows import window_starts
+
+    from .tiny import TINY_WHISPER
+
+    assert window_starts(80000, 32000) == [0, 32000, 48000] and window_starts(20000, 32000) == [0]
+    backbone = WhisperBackbone(name_or_path=None, pretrained=False, config=TINY_WHISPER, window_seconds=2.0)
+    model = EmotionRecognizer(backbone, num_classes=4, head_hidden=0).eval()
+    wave = torch.randn(1, 80000)
+    batch = {"waves": torch.cat([wave, torch.zeros(1, 0)], 1).repeat(2, 1), "lengths": torch.tensor([80000, 20000])}
+    got = model.logits(batch).exp()
+    parts = [model(wave[:, s : s + 32000], torch.tensor([32000])).softmax(-1) for s in (0, 32000, 48000)]
+    assert torch.allclose(got[0], torch.stack(parts).mean(0)[0], atol=1e-5)
+    assert torch.allclose(got[1], model(wave[:, :20000], torch.tensor([20000])).softmax(-1)[0], atol=1e-5)
+    assert torch.allclose(got.sum(-1), torch.ones(2), atol=1e-5)
