@@ -20,8 +20,15 @@ WHISPER = {
     "whisper-small": dict(d_model=768, encoder_layers=12, encoder_attention_heads=12, encoder_ffn_dim=3072),
 }
 WAV2VEC2 = {
-    "xls-r-300m": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
-                       feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True),
+    "xls-r-300m": dict(
+        hidden_size=1024,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        intermediate_size=4096,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        conv_bias=True,
+    ),
     "wav2vec2-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
 }
 
@@ -30,7 +37,9 @@ def builds(shape: str) -> dict[str, callable]:
     """Backbone constructors to time for one shape name."""
     if shape in WHISPER:
         config = {"model_type": "whisper", "num_mel_bins": 80, "decoder_layers": 1, **WHISPER[shape]}
-        return {f"{shape} window {w:g}s": (lambda w=w: WhisperBackbone(None, pretrained=False, config=config, window_seconds=w)) for w in (30.0, 8.0, 4.0)}
+        return {
+            f"{shape} window {w:g}s": (lambda w=w: WhisperBackbone(None, pretrained=False, config=config, window_seconds=w)) for w in (30.0, 8.0, 4.0)
+        }
     config = {"model_type": "wav2vec2", **WAV2VEC2[shape]}
     return {shape: lambda: HFBackbone(None, pretrained=False, config=config)}
 

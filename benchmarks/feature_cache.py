@@ -23,9 +23,9 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-
 from corpus import datamodule, write_manifest, write_wavs
 from report import Figure, figure
+
 from ser_lightning.data.dataset import collate_utterances
 from ser_lightning.features import FeatureCache
 from ser_lightning.models import EmotionRecognizer, HFBackbone
@@ -96,20 +96,33 @@ def figures(quick: bool = False) -> list[Figure]:
     cached = sum(cached_fits)
     speedup, over_floor, filling = recomputed / cached, cached / one_pass, cached_fits[0] / one_pass
     later = cached_fits[1:]
-    sizes = f"frozen random wav2vec2 (4 layers, width 256), {train_files} training clips of 1-4 s at 16 kHz, batch 8, {epochs} epochs x {seeds} seeds, no validation"
+    sizes = (
+        f"frozen random wav2vec2 (4 layers, width 256), {train_files} training clips of 1-4 s at 16 kHz, batch 8, "
+        f"{epochs} epochs x {seeds} seeds, no validation"
+    )
     return [
         figure(
-            "feature cache: recomputed / cached probe", speedup, "x", f">= {SPEEDUP_GOAL:g}x", speedup >= SPEEDUP_GOAL,
+            "feature cache: recomputed / cached probe",
+            speedup,
+            "x",
+            f">= {SPEEDUP_GOAL:g}x",
+            speedup >= SPEEDUP_GOAL,
             f"recomputed {recomputed:.1f} s, cached {cached:.1f} s (the first fit fills the cache); {sizes}",
         ),
         figure(
-            "feature cache: cached total / one backbone pass", over_floor, "x", f"<= {FLOOR_GOAL:g}x", over_floor <= FLOOR_GOAL,
+            "feature cache: cached total / one backbone pass",
+            over_floor,
+            "x",
+            f"<= {FLOOR_GOAL:g}x",
+            over_floor <= FLOOR_GOAL,
             f"one eval-mode pass over the training set {one_pass:.1f} s (batches of 16 by duration); cached {epochs * seeds} epochs {cached:.1f} s: "
             f"the first fit (fills the cache, then trains) {cached_fits[0]:.1f} s, each later fit {sum(later) / max(1, len(later)):.2f} s "
             f"({epochs} epochs of head steps and Trainer start-up, no backbone)",
         ),
         figure(
-            "feature cache: filling fit / one backbone pass", filling, "x",
+            "feature cache: filling fit / one backbone pass",
+            filling,
+            "x",
             detail="the cache's own cost: extraction (every layer kept), writing the store, its first epochs; later fits add only head training",
         ),
     ]

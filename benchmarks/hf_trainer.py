@@ -13,7 +13,6 @@ steps (after warm-up), paths interleaved per round; medians over rounds are comp
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,12 +20,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
-from transformers import Trainer, TrainerCallback, TrainingArguments, Wav2Vec2Config, Wav2Vec2ForSequenceClassification
-
 from corpus import datamodule, write_manifest, write_wavs
 from overhead import BATCH, SEED, StepClock, bare_trainer, robust_total, seed_draws, step_times, tiny_model
 from report import Figure, figure, spread
+from torch.utils.data import DataLoader
+from transformers import Trainer, TrainerCallback, TrainingArguments, Wav2Vec2Config, Wav2Vec2ForSequenceClassification
+
 from ser_lightning.models.masking import normalize_waves, sample_mask
 from tests.models.tiny import TINY_WAV2VEC2
 
@@ -101,7 +100,7 @@ def figures(quick: bool = False) -> list[Figure]:
         hf_batches = [hf_batch(batch) for batch in batches]
         runs: dict[str, list[list[float]]] = {"ours": [], "hf": []}
         for r in range(rounds):
-            for name in (["ours", "hf"] if r % 2 == 0 else ["hf", "ours"]):
+            for name in ["ours", "hf"] if r % 2 == 0 else ["hf", "ours"]:
                 clock = run_ours(batches, dm.label_names, steps) if name == "ours" else run_hf(hf_batches, str(Path(tmp) / "hf"), steps)
                 runs[name].append(step_times(clock.starts, warmup))
     utterances = sum(len(batch["labels"]) for batch in batches[warmup : steps - 1])  # the steps timed start to start
@@ -110,10 +109,17 @@ def figures(quick: bool = False) -> list[Figure]:
     ratio = rates["ours"] / rates["hf"]
     return [
         figure(
-            "fine-tuning throughput: ours / Hugging Face Trainer", ratio, "x", ">= 1.0x", ratio >= 1.0,
-            f"EmotionRecognizer(HFBackbone) in Trainer.fit: {rates['ours']:.1f} utt/s (per round {per_round['ours']}); Wav2Vec2ForSequenceClassification "
-            f"in transformers.Trainer: {rates['hf']:.1f} utt/s (per round {per_round['hf']}); tiny random wav2vec2 (2 layers, width 32, feature encoder "
-            f"frozen), head 32->256->4, batch {BATCH} of 1-2 s clips at 16 kHz, the same {steps} batches ({warmup} warm-up) from memory, fp32, clip norm 1, "
+            "fine-tuning throughput: ours / Hugging Face Trainer",
+            ratio,
+            "x",
+            ">= 1.0x",
+            ratio >= 1.0,
+            f"EmotionRecognizer(HFBackbone) in Trainer.fit: {rates['ours']:.1f} utt/s (per round {per_round['ours']}); "
+            "Wav2Vec2ForSequenceClassification "
+            f"in transformers.Trainer: {rates['hf']:.1f} utt/s (per round {per_round['hf']}); tiny random wav2vec2 (2 "
+            "layers, width 32, feature encoder "
+            f"frozen), head 32->256->4, batch {BATCH} of 1-2 s clips at 16 kHz, the same {steps} batches ({warmup} "
+            "warm-up) from memory, fp32, clip norm 1, "
             f"{rounds} interleaved rounds; rates from each step's median over rounds",
         )
     ]

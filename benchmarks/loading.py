@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
 from corpus import datamodule, write_manifest, write_wavs
 from padding import CORPORA, durations
 from report import Figure, figure, spread
+
 from ser_lightning.models import CNNLSTM, EmotionRecognizer
 
 BATCH = 16  # demo.yaml's batch size
@@ -84,7 +84,8 @@ def figures(quick: bool = False) -> list[Figure]:
     step = statistics.median(rates["step"])
     data = (
         f"{utterances} training utterances per epoch ({seconds / utterances:.1f} s mean, IEMOCAP-like lengths) as 16-bit WAVs at 48 and 44.1 kHz, "
-        f"resampled to 16 kHz, batches of {BATCH}; consumer: the demo's CNN-LSTM training step on the same batches in memory, {spread(rates['step'])} utt/s; "
+        f"resampled to 16 kHz, batches of {BATCH}; consumer: the demo's CNN-LSTM training step on the same batches "
+        f"in memory, {spread(rates['step'])} utt/s; "
         f"{rounds} interleaved rounds of {epochs} epoch(s) after a warm-up epoch each; medians"
     )
     result = []

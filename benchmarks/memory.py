@@ -49,7 +49,6 @@ def peak_rss() -> int:
 def child(manifest: str, batches: int, threads: int) -> None:
     """Set up a DataModule over ``manifest``, load ``batches`` training batches, print the RSS figures as JSON."""
     import torch
-
     from corpus import datamodule
 
     torch.set_num_threads(threads)
@@ -64,7 +63,11 @@ def child(manifest: str, batches: int, threads: int) -> None:
             del batch
             marks.append((loaded, rss()))
     held = (marks[-1][1] - marks[0][1]) / max(1, marks[-1][0] - marks[0][0])
-    print(json.dumps({"before": before, "after_setup": after_setup, "peak_setup": peak_setup, "held_per_utterance": held, "peak": peak_rss(), "loaded": loaded}))
+    print(
+        json.dumps(
+            {"before": before, "after_setup": after_setup, "peak_setup": peak_setup, "held_per_utterance": held, "peak": peak_rss(), "loaded": loaded}
+        )
+    )
 
 
 def measure(manifest: Path, batches: int) -> dict[str, int]:
@@ -95,20 +98,33 @@ def figures(quick: bool = False) -> list[Figure]:
     held = statistics.fmean(r["held_per_utterance"] for r in results.values())
     mb = 2**20
     peaks = ", ".join(
-        f"{size:,} records: {r['before'] / mb:.0f} MiB after imports, peak {r['peak_setup'] / mb:.0f} MiB after setup, {r['peak'] / mb:.0f} MiB after loading"
+        f"{size:,} records: {r['before'] / mb:.0f} MiB after imports, peak {r['peak_setup'] / mb:.0f} MiB after "
+        f"setup, {r['peak'] / mb:.0f} MiB after loading"
         for size, r in results.items()
     )
-    audio = f"{sizes[1]:,} records point at {sizes[1] * file_bytes / 2**30:.2f} GiB of WAVs ({file_bytes / 1024:.0f} KiB per file on average, {decoded_bytes / 1024:.0f} KiB decoded)"
+    audio = (
+        f"{sizes[1]:,} records point at {sizes[1] * file_bytes / 2**30:.2f} GiB of WAVs ({file_bytes / 1024:.0f} "
+        f"KiB per file on average, {decoded_bytes / 1024:.0f} KiB decoded)"
+    )
     return [
         figure(
-            "memory: peak RSS per manifest record", per_record, "B/record", f"< {GOAL:.0%} of the audio's bytes per record ({GOAL * file_bytes:,.0f} B)",
+            "memory: peak RSS per manifest record",
+            per_record,
+            "B/record",
+            f"< {GOAL:.0%} of the audio's bytes per record ({GOAL * file_bytes:,.0f} B)",
             per_record < GOAL * file_bytes,
-            f"(peak RSS after setup with {sizes[1]:,} records - with {sizes[0]:,}) / {sizes[1] - sizes[0]:,}: {per_record / file_bytes:.2%} of a file; "
+            f"(peak RSS after setup with {sizes[1]:,} records - with {sizes[0]:,}) / {sizes[1] - sizes[0]:,}: "
+            f"{per_record / file_bytes:.2%} of a file; "
             f"{audio}; each size in its own subprocess; {peaks}",
         ),
         figure(
-            "memory: RSS held per utterance loaded", held, "B/utt", f"< {GOAL:.0%} of a decoded wave ({GOAL * decoded_bytes:,.0f} B)", held < GOAL * decoded_bytes,
-            f"RSS after loading {batches} training batches of {BATCH} (0 workers, each dropped; freed heap trimmed before each reading) minus RSS after the first {max(1, batches // 5)} "
+            "memory: RSS held per utterance loaded",
+            held,
+            "B/utt",
+            f"< {GOAL:.0%} of a decoded wave ({GOAL * decoded_bytes:,.0f} B)",
+            held < GOAL * decoded_bytes,
+            f"RSS after loading {batches} training batches of {BATCH} (0 workers, each dropped; freed heap trimmed "
+            f"before each reading) minus RSS after the first {max(1, batches // 5)} "
             f"(first-use costs), per utterance loaded in between, mean of both sizes: {held / decoded_bytes:.2%} of a decoded wave; {audio}",
         ),
     ]

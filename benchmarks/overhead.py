@@ -28,11 +28,11 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from corpus import datamodule, write_manifest, write_wavs
+from report import Figure, figure, spread
 from torch.utils.data import DataLoader
 from transformers import get_cosine_schedule_with_warmup
 
-from corpus import datamodule, write_manifest, write_wavs
-from report import Figure, figure, spread
 from ser_lightning.models import EmotionRecognizer, HFBackbone
 from tests.models.tiny import TINY_WAV2VEC2
 
@@ -157,18 +157,33 @@ def figures(quick: bool = False) -> list[Figure]:
     def timing(name: str) -> str:
         return f"{per_step[name] * 1000:.1f} ms/step (per-round means {spread([1000 * statistics.fmean(t) for t in runs[name]])} ms)"
 
-    sizes = f"tiny random wav2vec2 (2 layers, width 32), batch {BATCH} of 1-2 s clips at 16 kHz, {steps} steps ({warmup} warm-up), {rounds} interleaved rounds"
+    sizes = (
+        f"tiny random wav2vec2 (2 layers, width 32), batch {BATCH} of 1-2 s clips at 16 kHz, {steps} steps "
+        f"({warmup} warm-up), {rounds} interleaved rounds"
+    )
     off = "Trainer without progress bar, checkpointing, logger, model summary, sanity check, validation; fp32, no gradient clipping"
-    common = f"{sizes}; {off}; plain loop over in-memory batches {timing('plain')}; losses {'identical' if same_losses else 'DIFFERENT'} (max difference {loss_diff:.2g})"
+    common = (
+        f"{sizes}; {off}; plain loop over in-memory batches {timing('plain')}; losses "
+        f"{'identical' if same_losses else 'DIFFERENT'} (max difference {loss_diff:.2g})"
+    )
     ratio = per_step["lightning + datamodule"] / per_step["plain"]
     return [
         figure(
-            "training-step overhead: Lightning + DataModule / plain loop", ratio, "x", f"<= {GOAL}x and identical losses", ratio <= GOAL and same_losses,
+            "training-step overhead: Lightning + DataModule / plain loop",
+            ratio,
+            "x",
+            f"<= {GOAL}x and identical losses",
+            ratio <= GOAL and same_losses,
             f"EmotionRecognizer in Trainer.fit with SERDataModule reading the WAVs (0 workers): {timing('lightning + datamodule')}, "
             f"whole fit() {spread(fit_walls)} s; {common}",
         ),
         figure(
-            "of which Trainer + EmotionRecognizer / plain loop", per_step["lightning"] / per_step["plain"], "x",
-            detail=f"the same Trainer.fit over the plain loop's in-memory batches: {timing('lightning')}; the rest of the ratio above is the DataModule (decoding files); {sizes}",
+            "of which Trainer + EmotionRecognizer / plain loop",
+            per_step["lightning"] / per_step["plain"],
+            "x",
+            detail=(
+                f"the same Trainer.fit over the plain loop's in-memory batches: {timing('lightning')}; the rest of the "
+                f"ratio above is the DataModule (decoding files); {sizes}"
+            ),
         ),
     ]

@@ -18,9 +18,9 @@ import random
 import statistics
 
 import torch
+from report import Figure, figure, unmeasured
 from torch.utils.data import RandomSampler
 
-from report import Figure, figure, unmeasured
 from ser_lightning.data.batching import DurationBatchSampler, padding_ratio
 
 GOAL = 0.05  # padded fraction on IEMOCAP-like lengths
@@ -71,20 +71,34 @@ def figures(quick: bool = False, batch_size: int = 16, seed: int = 0) -> list[Fi
     def others(kind: str) -> str:
         return ", ".join(f"{name} {ratios[name][kind]:.1%}" for name in CORPORA if name != GOAL_CORPUS)
 
-    source = f"{spec[0]} durations from a log-normal with IEMOCAP's published median {spec[2]} s and p90 {spec[3]} s, clipped to [{spec[1]}, {spec[4]}] s; seed {seed}"
+    source = (
+        f"{spec[0]} durations from a log-normal with IEMOCAP's published median {spec[2]} s and p90 {spec[3]} s, "
+        f"clipped to [{spec[1]}, {spec[4]}] s; seed {seed}"
+    )
     goal = f"< {GOAL:.0%}"
     result = [
-        figure("padding: random batches", 100 * ratios[GOAL_CORPUS]["random"], "%", detail=f"batches of {batch_size} in random order; {source}; other corpora: {others('random')}"),
         figure(
-            "padding: duration grouping", 100 * ratios[GOAL_CORPUS]["grouped"], "%", goal, ratios[GOAL_CORPUS]["grouped"] < GOAL,
-            f"DurationBatchSampler(batch_size={batch_size}) vs {100 * ratios[GOAL_CORPUS]['random']:.1f}% random; {source}; other corpora: {others('grouped')}",
+            "padding: random batches",
+            100 * ratios[GOAL_CORPUS]["random"],
+            "%",
+            detail=f"batches of {batch_size} in random order; {source}; other corpora: {others('random')}",
+        ),
+        figure(
+            "padding: duration grouping",
+            100 * ratios[GOAL_CORPUS]["grouped"],
+            "%",
+            goal,
+            ratios[GOAL_CORPUS]["grouped"] < GOAL,
+            f"DurationBatchSampler(batch_size={batch_size}) vs {100 * ratios[GOAL_CORPUS]['random']:.1f}% random; "
+            f"{source}; other corpora: {others('grouped')}",
         ),
     ]
     budget = batch_size * spec[2]
     if HAS_BUDGET:
         result.append(figure(
             "padding: seconds budget", 100 * ratios[GOAL_CORPUS]["budget"], "%", goal, ratios[GOAL_CORPUS]["budget"] < GOAL,
-            f"DurationBatchSampler(batch_size={batch_size}, max_seconds={budget:g}) (batch size x median duration), {rows[GOAL_CORPUS]['budget']:.1f} "
+            f"DurationBatchSampler(batch_size={batch_size}, max_seconds={budget:g}) (batch size x median duration), "
+            f"{rows[GOAL_CORPUS]['budget']:.1f} "
             f"utterances per batch on average; {source}; other corpora (their own median): {others('budget')}",
         ))  # fmt: skip
     else:

@@ -13,8 +13,9 @@ import json
 import math
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 Figure = dict[str, Any]
 FIELDS = ("name", "value", "unit", "goal", "passed", "detail")

@@ -28,7 +28,6 @@ sys.path.insert(1, str(HERE.parent))  # after benchmarks/ itself: the tests' tin
 import lightning  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
-
 from report import Figure, unmeasured, write_reports  # noqa: E402
 
 ITEMS = {
@@ -47,7 +46,13 @@ def quiet() -> None:
     for name in ("lightning.pytorch", "lightning.fabric", "transformers"):
         logging.getLogger(name).setLevel(logging.ERROR)
     transformers.logging.set_verbosity_error()
-    for message in (".*does not have many workers.*", ".*module\\(s\\) in eval mode.*", ".*LeafSpec.*", ".*max_steps.*max_epochs.*", ".*validation_step.*no `val_dataloader`.*"):
+    for message in (
+        ".*does not have many workers.*",
+        ".*module\\(s\\) in eval mode.*",
+        ".*LeafSpec.*",
+        ".*max_steps.*max_epochs.*",
+        ".*validation_step.*no `val_dataloader`.*",
+    ):
         warnings.filterwarnings("ignore", message=message)
 
 
@@ -69,7 +74,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(ITEMS), metavar="NAME", help=f"run only these items ({', '.join(ITEMS)})")
     parser.add_argument(
         "--threads", type=int, default=1,
-        help="torch.set_num_threads here and in the items' subprocesses (default 1: on a shared 2-core machine, 2 OpenMP threads run 15-20x slower whenever another process holds a core)",
+        help=(
+            "torch.set_num_threads here and in the items' subprocesses (default 1: on a shared 2-core machine, 2 "
+            "OpenMP threads run 15-20x slower whenever another process holds a core)"
+        ),
     )  # fmt: skip
     parser.add_argument("--output", type=Path, default=HERE / "results", help="folder of report.md and report.json")
     args = parser.parse_args()
@@ -93,7 +101,10 @@ def main() -> None:
         "mode": "quick (smoke test sizes: not a measurement)" if args.quick else "full",
         "threads": f"torch.set_num_threads({args.threads}) here and in subprocesses; DataLoader workers run 1 thread each",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load_before[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end",
-        "versions": f"python {platform.python_version()}, torch {torch.__version__}, lightning {lightning.__version__}, transformers {transformers.__version__}",
+        "versions": (
+            f"python {platform.python_version()}, torch {torch.__version__}, lightning {lightning.__version__}, "
+            f"transformers {transformers.__version__}"
+        ),
         "wall time": f"{time.perf_counter() - start:.0f} s ({', '.join(item_times)})",
     }
     _, _, markdown = write_reports(figures, args.output, header)

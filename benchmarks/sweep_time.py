@@ -21,7 +21,9 @@ def timed_run(sweep: str, output: Path, workdir: Path) -> tuple[float, float]:
     """Wall and CPU seconds (all processes of the command) of one `python -m ser_lightning.experiments run`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ser_lightning.experiments", "run", sweep, "--output", str(output)], cwd=workdir, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "ser_lightning.experiments", "run", sweep, "--output", str(output)], cwd=workdir, check=True, stdout=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -66,9 +66,7 @@ def report(utterances: list[Utterance]) -> None:
         print(f"  {name:24s} {statistics.mean(values):.3f} +- {spread:.3f} (n={len(values)}, min {min(values):.3f})")
     if voice and all(voice.values()) and "pairs sharing a variant" not in groups:
         print("  pairs sharing a variant  none")
-    nearest_elsewhere = sum(
-        language[min((d, b if a == s else a) for d, a, b in pairs if s in (a, b))[1]] != language[s] for s in ltas
-    )
+    nearest_elsewhere = sum(language[min((d, b if a == s else a) for d, a, b in pairs if s in (a, b))[1]] != language[s] for s in ltas)
     print(f"  nearest other speaker speaks another language for {nearest_elsewhere} of {len(ltas)} speakers")
     print("  closest pairs: " + ", ".join(f"{a}({voice[a]})-{b}({voice[b]}) {d:.3f}" for d, a, b in sorted(pairs)[:5]))
 

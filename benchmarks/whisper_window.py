@@ -14,10 +14,10 @@ import statistics
 import time
 
 import torch
-
 from backbone_speed import WHISPER
 from memory import rss
 from report import Figure, figure, spread
+
 from ser_lightning.models import WhisperBackbone
 from tests.models.tiny import TINY_WHISPER
 
@@ -64,14 +64,23 @@ def figures(quick: bool = False) -> list[Figure]:
     full, short = WINDOWS
     speed = statistics.median(times[full]) / statistics.median(times[short])
     memory = statistics.median(peaks[full]) / statistics.median(peaks[short])
-    sizes = f"{shape}-shaped random encoder, forward only, batch {batch} of {CLIP_SECONDS:g} s clips, {rounds - 1} alternating repeats after a warm-up"
+    sizes = (
+        f"{shape}-shaped random encoder, forward only, batch {batch} of {CLIP_SECONDS:g} s clips, {rounds - 1} alternating repeats after a warm-up"
+    )
     return [
         figure(
-            f"whisper: time, {full:g} s window / {short:g} s window", speed, "x",
-            detail=f"{full:g} s: {spread(times[full])} s per batch; {short:g} s: {spread(times[short])} s; {sizes} (WhisperBackbone's docstring: 5-10x at 4-8 s)",
+            f"whisper: time, {full:g} s window / {short:g} s window",
+            speed,
+            "x",
+            detail=(
+                f"{full:g} s: {spread(times[full])} s per batch; {short:g} s: {spread(times[short])} s; {sizes} "
+                "(WhisperBackbone's docstring: 5-10x at 4-8 s)"
+            ),
         ),
         figure(
-            f"whisper: peak memory, {full:g} s window / {short:g} s window", memory, "x",
+            f"whisper: peak memory, {full:g} s window / {short:g} s window",
+            memory,
+            "x",
             detail=f"peak RSS rise during the forward: {full:g} s: {spread(peaks[full])} MiB; {short:g} s: {spread(peaks[short])} MiB; {sizes}",
         ),
     ]

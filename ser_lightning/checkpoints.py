@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 
@@ -71,7 +72,9 @@ def check_checkpoint(path: str | Path) -> None:
     if reason is None:
         return
     others = newest_readable((p for p in newest_first(path.parent.glob("*.ckpt")) if p != path), [])
-    instead = f" The newest readable checkpoint beside it is {others}: pass --ckpt_path {others}." if others else " No readable checkpoint is beside it."
+    instead = (
+        f" The newest readable checkpoint beside it is {others}: pass --ckpt_path {others}." if others else " No readable checkpoint is beside it."
+    )
     raise CheckpointError(f"Checkpoint {path} cannot be loaded ({reason}); it is truncated or corrupt.{instead}")
 
 

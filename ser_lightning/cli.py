@@ -7,8 +7,9 @@ import os
 import shutil
 import sys
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 import yaml
@@ -23,15 +24,15 @@ from .checkpoints import (
     VERSION_ENV,
     CheckpointError,
     check_checkpoint,
+    config_differences,
     launched_version,
     newest_first,
     newest_readable,
-    config_differences,
-    run_config,
-    runs_newest_first,
     next_version,
     prune_hpc,
     resumable_checkpoints,
+    run_config,
+    runs_newest_first,
 )
 from .config_errors import ConfigError, is_validation_error, own_error
 from .data.datamodule import SERDataModule
@@ -283,7 +284,8 @@ class SERLightningCLI(LightningCLI):
         if differences:  # the run folder was fixed (logger version, checkpoint.dirpath): never continue another experiment
             raise CheckpointError(
                 f"--ckpt_path last would continue {found}, trained with another config ({'; '.join(differences[:4])}). "
-                f"Give this run its own folder (leave the logger's version and checkpoint.dirpath unset), or pass --ckpt_path {found} to continue it anyway."
+                "Give this run its own folder (leave the logger's version and checkpoint.dirpath unset), or pass "
+                f"--ckpt_path {found} to continue it anyway."
             )
         if os.environ.get("LOCAL_RANK", "0") == "0":
             prune_hpc(folder, found)
@@ -299,7 +301,7 @@ class SERLightningCLI(LightningCLI):
             if cause is None:
                 raise
             if not is_validation_error(cause):
-                raise cause  # a bug or an API change, not a config value: its own traceback says where
+                raise cause from error  # a bug or an API change, not a config value: its own traceback says where
             raise ConfigError(cause) from None
 
     @override
@@ -321,7 +323,8 @@ class SERLightningCLI(LightningCLI):
             order = "the same classes in another order" if sorted(trained) == sorted(data) else "other classes"
             raise ConfigError(
                 f"The checkpoint was trained on {list(trained)}, but the DataModule's label space gives {list(data)} ({order}); "
-                f"its predictions would be named wrongly. Set --data.init_args.label_names to {list(trained)}, or use the label_space it was trained with."
+                f"its predictions would be named wrongly. Set --data.init_args.label_names to {list(trained)}, or use the "
+                "label_space it was trained with."
             )
 
     def _raise_min_seconds(self) -> None:

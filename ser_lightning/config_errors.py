@@ -52,4 +52,8 @@ def is_validation_error(error: BaseException) -> bool:
     as opposed to a bug or an API change elsewhere (``AttributeError``, a ``TypeError`` inside transformers, ...),
     which keeps its traceback."""
     tb = _innermost_frame(error)
-    return isinstance(error, ValueError) and tb is not None and any(part in tb.tb_frame.f_code.co_filename.replace("\\", "/") for part in _VALIDATING_PACKAGES)
+    return (
+        isinstance(error, ValueError)
+        and tb is not None
+        and any(part in tb.tb_frame.f_code.co_filename.replace("\\", "/") for part in _VALIDATING_PACKAGES)
+    )

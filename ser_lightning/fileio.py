@@ -6,8 +6,8 @@ import contextlib
 import fcntl
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def temporary_path(path: str | Path) -> Path:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -100,7 +101,7 @@ class PredictionWriter(BasePredictionWriter):
         log_dir = None if self.output else trainer.log_dir  # a broadcast under DDP: every rank takes part
         if not trainer.is_global_zero or not rows:
             return
-        label_names = list(getattr(pl_module, "label_names"))
+        label_names = list(pl_module.label_names)
         path = Path(self.output) if self.output else Path(log_dir or ".") / "predictions.csv"
         files = aggregate_windows(rows, label_names)
         write_predictions(files, label_names, path)

@@ -44,4 +44,4 @@ class BackboneWithABug(Backbone):
     def __init__(self, hidden: int = 4) -> None:
         super().__init__()
         self.model = None
-        self.model.config  # AttributeError, as from a changed transformers API
+        self.hidden_size = self.model.config  # AttributeError, as from a changed transformers API

@@ -64,6 +64,7 @@ def test_a_first_run_asked_to_resume_starts_fresh_with_a_message(config, tmp_pat
     assert "no checkpoint to resume" in caplog.text
 
 
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the spare copy was written in another folder
 def test_a_truncated_last_checkpoint_is_named_and_the_newest_readable_one_resumes(config, tmp_path, capsys):
     fit(config)
     folder = tmp_path / "checkpoints" / "e2e" / "version_0"
@@ -82,7 +83,9 @@ def test_a_truncated_last_checkpoint_is_named_and_the_newest_readable_one_resume
     message = error_of(capsys, "fit", "--config", str(config), *QUICK, "--ckpt_path", "last")  # the best file holds weights only
     best = max(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime_ns)  # the resumed run saved its own best
     assert f"{best.name}: it holds the weights only" in message and f"--model.init_from {best.relative_to(tmp_path)}" in message
-    assert "optimizer_states" not in torch.load(best, weights_only=True) and "optimizer_states" in torch.load(tmp_path / "spare" / "last.ckpt", weights_only=True)
+    assert "optimizer_states" not in torch.load(best, weights_only=True) and "optimizer_states" in torch.load(
+        tmp_path / "spare" / "last.ckpt", weights_only=True
+    )
     last.write_bytes(b"")  # an explicit broken file is an error that names it and the good one beside it
     message = error_of(capsys, "test", "--config", str(config), "--ckpt_path", str(last))
     assert f"Checkpoint {last} cannot be loaded" in message and "The newest readable checkpoint beside it is" in message
@@ -145,5 +148,7 @@ def test_last_resumes_only_a_run_of_the_same_experiment(config, tmp_path, caplog
 
 def test_last_in_a_fixed_folder_refuses_another_experiment(config, tmp_path, capsys):
     fit(config, "--checkpoint.dirpath", "fixed")
-    message = error_of(capsys, "fit", "--config", str(config), *QUICK, "--checkpoint.dirpath", "fixed", "--model.dropout", "0.5", "--ckpt_path", "last")
+    message = error_of(
+        capsys, "fit", "--config", str(config), *QUICK, "--checkpoint.dirpath", "fixed", "--model.dropout", "0.5", "--ckpt_path", "last"
+    )
     assert "trained with another config (model.dropout: 0.1 -> 0.5)" in message and "--ckpt_path fixed" in message

@@ -22,7 +22,11 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 def write_config(path: Path, corpus: Path, backbone: dict, epochs: int = 2, pooling: dict | None = None) -> Path:
-    corpus_args = {"root": str(corpus), "speakers_per_language": SMALL_SPEC["speakers_per_language"], "sentences_per_language": SMALL_SPEC["sentences_per_language"]}
+    corpus_args = {
+        "root": str(corpus),
+        "speakers_per_language": SMALL_SPEC["speakers_per_language"],
+        "sentences_per_language": SMALL_SPEC["sentences_per_language"],
+    }
     config = {
         "seed_everything": 0,
         "trainer": {
@@ -98,7 +102,10 @@ HF_BACKBONES = {  # name: (backbone, pooling)
         {"class_path": "ser_lightning.models.WeightedLayerPooling"},
     ),
     "whisper": (
-        {"class_path": "ser_lightning.models.WhisperBackbone", "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WHISPER, "window_seconds": 4.0}},
+        {
+            "class_path": "ser_lightning.models.WhisperBackbone",
+            "init_args": {"name_or_path": None, "pretrained": False, "config": TINY_WHISPER, "window_seconds": 4.0},
+        },
         {"class_path": "ser_lightning.models.AttentiveStatisticsPooling", "init_args": {"attention_hidden": 8}},
     ),
 }
@@ -132,7 +139,10 @@ def test_fit_with_a_tiny_hugging_face_backbone_and_test_predict_from_checkpoint(
 def test_shipped_configs_parse_by_bare_name_from_the_project_root(name):
     out = subprocess.run(
         [sys.executable, "-m", "ser_lightning", "fit", "--config", name, "--print_config"],
-        cwd=PROJECT, capture_output=True, text=True, check=True,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     config = yaml.safe_load(out)
     assert config["data"]["class_path"] == "ser_lightning.data.CrossLingualDataModule"
@@ -155,9 +165,20 @@ def test_xlsr_fewshot_runs_few_shot_end_to_end_with_a_tiny_local_backbone(small_
 
     AutoModel.from_config(AutoConfig.for_model(**TINY_WAV2VEC2)).save_pretrained(tmp_path / "tiny-xlsr")
     monkeypatch.chdir(tmp_path)
-    corpus = {"root": str(small_corpus), "speakers_per_language": SMALL_SPEC["speakers_per_language"], "sentences_per_language": SMALL_SPEC["sentences_per_language"]}
+    corpus = {
+        "root": str(small_corpus),
+        "speakers_per_language": SMALL_SPEC["speakers_per_language"],
+        "sentences_per_language": SMALL_SPEC["sentences_per_language"],
+    }
     overrides = {
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "precision": "32-true", "enable_progress_bar": False, "log_every_n_steps": 1},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "precision": "32-true",
+            "enable_progress_bar": False,
+            "log_every_n_steps": 1,
+        },
         "model": {"backbone": {"init_args": {"name_or_path": str(tmp_path / "tiny-xlsr")}}},
         "data": {
             "init_args": {

@@ -64,5 +64,7 @@ def test_null_test_snrs_tests_the_clean_set(small_corpus):
     from .conftest import SMALL_SPEC
 
     corpus = {k: SMALL_SPEC[k] for k in ("speakers_per_language", "sentences_per_language")}
-    dm = CrossLingualDataModule([SyntheticCorpus(str(small_corpus), ["en"], **corpus)], [SyntheticCorpus(str(small_corpus), ["ur"], **corpus)], test_snrs=None)
+    dm = CrossLingualDataModule(
+        [SyntheticCorpus(str(small_corpus), ["en"], **corpus)], [SyntheticCorpus(str(small_corpus), ["ur"], **corpus)], test_snrs=None
+    )
     assert dm.test_snrs == [None]

@@ -82,7 +82,9 @@ def test_fit_help_explains_the_key_options_in_words():
     ):
         assert text in backbone, text
     whisper = help_text("--model.backbone.help", "WhisperBackbone")
-    assert "--model.backbone.window_seconds WINDOW_SECONDS the input window in seconds. 30 (default) is the window Whisper was pre-trained on" in whisper
+    assert (
+        "--model.backbone.window_seconds WINDOW_SECONDS the input window in seconds. 30 (default) is the window Whisper was pre-trained on" in whisper
+    )
 
 
 NO_ENGINE = """
@@ -102,7 +104,8 @@ with open(root / "manifest.jsonl", "w") as manifest:
             for i, label in enumerate(["angry", "happy", "neutral", "sad"] * 2):
                 path = root / f"{language}{speaker}_{i}.wav"
                 sf.write(path, (rng.standard_normal(8000) * (0.05 + 0.05 * i % 4)).astype("float32"), 16000)
-                manifest.write(json.dumps({"path": path.name, "label": label, "speaker": f"{language}{speaker}", "language": language, "corpus": "mine"}) + "\\n")
+                record = {"path": path.name, "label": label, "speaker": f"{language}{speaker}", "language": language, "corpus": "mine"}
+                manifest.write(json.dumps(record) + "\\n")
 data = CrossLingualDataModule([ManifestCorpus(str(root), languages=["en"])], [ManifestCorpus(str(root), languages=["de"])], batch_size=4)
 model = EmotionRecognizer(CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=4, head_hidden=0)
 trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
@@ -119,6 +122,9 @@ def test_training_on_a_manifest_corpus_never_needs_the_speech_engine(tmp_path):
 
 
 def test_synthesising_without_the_speech_engine_says_how_to_install_it(tmp_path):
-    code = "import sys; sys.modules['espeakng_loader'] = None\nfrom ser_lightning.data.synthetic import synthesize_corpus\nsynthesize_corpus(sys.argv[1])"
+    code = (
+        "import sys; sys.modules['espeakng_loader'] = None\nfrom ser_lightning.data.synthetic import "
+        "synthesize_corpus\nsynthesize_corpus(sys.argv[1])"
+    )
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "c")], capture_output=True, text=True)
     assert result.returncode != 0 and "pip install 'ser_lightning[demo]'" in result.stderr

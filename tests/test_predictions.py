@@ -24,7 +24,9 @@ def trained(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     """A fitted tiny CNN-LSTM run folder (1 epoch)."""
     root = tmp_path_factory.mktemp("trained")
     config = write_config(root / "tiny.yaml", small_corpus, CNN_LSTM, epochs=1)
-    main(["fit", "--config", str(config), "--trainer.logger.init_args.save_dir", str(root / "logs"), "--checkpoint.dirpath", str(root / "checkpoints")])
+    main(
+        ["fit", "--config", str(config), "--trainer.logger.init_args.save_dir", str(root / "logs"), "--checkpoint.dirpath", str(root / "checkpoints")]
+    )
     return root
 
 
@@ -45,7 +47,19 @@ def test_predict_a_folder_without_manifest_and_the_python_call_gives_the_same_pr
     monkeypatch.chdir(tmp_path)
     files = new_audio(tmp_path / "new", small_corpus)
     ckpt = trained / "checkpoints" / "last.ckpt"
-    args = ["predict", "--ckpt_path", str(ckpt), "--data", "ser_lightning.data.AudioFiles", "--data.files", str(tmp_path / "new"), "--data.window_seconds", "4", "--data.hop_seconds", "2"]
+    args = [
+        "predict",
+        "--ckpt_path",
+        str(ckpt),
+        "--data",
+        "ser_lightning.data.AudioFiles",
+        "--data.files",
+        str(tmp_path / "new"),
+        "--data.window_seconds",
+        "4",
+        "--data.hop_seconds",
+        "2",
+    ]
     main([*args, "--predictions.output", "out/predictions.jsonl"])  # no --config: the model comes from the checkpoint
     assert "Wrote 3 predictions to out/predictions.jsonl" in capsys.readouterr().out
     lines = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]

@@ -24,11 +24,16 @@ EVERY, KILL_AT = 2, 5
 def config(small_corpus: Path, tmp_path: Path, name: str, **trainer) -> Path:
     path = write_config(tmp_path / f"{name}.yaml", small_corpus, CNN_LSTM, epochs=3)
     raw = yaml.safe_load(path.read_text())
-    raw["trainer"] |= {"logger": {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": "logs", "name": name, "version": "run"}}, **trainer}
+    raw["trainer"] |= {
+        "logger": {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": "logs", "name": name, "version": "run"}},
+        **trainer,
+    }
     raw["checkpoint"] = {"dirpath": f"checkpoints/{name}"}
     raw["last_checkpoint"] = {"every_n_train_steps": EVERY}
     # randomness in every place that draws it: noise augmentation (audiomentations), dropout in the CNN and the head
-    raw["data"]["init_args"]["train_augment"] = [{"class_path": "audiomentations.AddGaussianSNR", "init_args": {"min_snr_db": 5.0, "max_snr_db": 30.0, "p": 0.5}}]
+    raw["data"]["init_args"]["train_augment"] = [
+        {"class_path": "audiomentations.AddGaussianSNR", "init_args": {"min_snr_db": 5.0, "max_snr_db": 30.0, "p": 0.5}}
+    ]
     raw["model"]["dropout"] = 0.3
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -36,7 +41,9 @@ def config(small_corpus: Path, tmp_path: Path, name: str, **trainer) -> Path:
 
 def final_state(tmp_path: Path, name: str) -> tuple[dict, dict]:
     results = json.loads((tmp_path / "logs" / name / "run" / "results.json").read_text())
-    return results["metrics"] | {"groups": results["groups"]}, torch.load(tmp_path / "checkpoints" / name / "last.ckpt", weights_only=True)["state_dict"]
+    return results["metrics"] | {"groups": results["groups"]}, torch.load(tmp_path / "checkpoints" / name / "last.ckpt", weights_only=True)[
+        "state_dict"
+    ]
 
 
 @pytest.fixture
@@ -57,9 +64,13 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_runs_numbers(small_
     monkeypatch.chdir(tmp_path)
     main(["fit", "--config", str(config(small_corpus, tmp_path, "whole"))])
 
-    killed = config(small_corpus, tmp_path, "killed", callbacks=[{"class_path": "tests.fault_injection.SignalAtStep", "init_args": {"step": KILL_AT}}])
+    killed = config(
+        small_corpus, tmp_path, "killed", callbacks=[{"class_path": "tests.fault_injection.SignalAtStep", "init_args": {"step": KILL_AT}}]
+    )
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "OMP_NUM_THREADS": "1"}
-    run = subprocess.run([sys.executable, "-m", "ser_lightning", "fit", "--config", str(killed)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "ser_lightning", "fit", "--config", str(killed)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert run.returncode == -9, run.stderr[-2000:]
     assert torch.load(tmp_path / "checkpoints" / "killed" / "last.ckpt", weights_only=True)["global_step"] == 4  # mid-epoch 1
 

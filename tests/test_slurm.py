@@ -20,7 +20,16 @@ def slurm_env(tmp_path: Path) -> dict[str, str]:
     scontrol = bin_dir / "scontrol"
     scontrol.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "scontrol.log"}\n')
     scontrol.chmod(0o755)
-    slurm = {"SLURM_JOB_ID": "4242", "SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1", "SLURM_JOB_NAME": "ser", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NNODES": "1"}
+    slurm = {
+        "SLURM_JOB_ID": "4242",
+        "SLURM_NTASKS": "1",
+        "SLURM_NTASKS_PER_NODE": "1",
+        "SLURM_JOB_NAME": "ser",
+        "SLURM_PROCID": "0",
+        "SLURM_LOCALID": "0",
+        "SLURM_NODEID": "0",
+        "SLURM_NNODES": "1",
+    }
     return {**os.environ, **slurm, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(PROJECT), "OMP_NUM_THREADS": "1"}
 
 
@@ -28,7 +37,9 @@ def test_sigusr1_saves_requeues_and_the_requeued_job_resumes(small_corpus, tmp_p
     path = write_config(tmp_path / "config.yaml", small_corpus, CNN_LSTM, epochs=3)
     raw = yaml.safe_load(path.read_text())
     del raw["checkpoint"]  # default folders: the job id names the run, so the requeued job finds its own checkpoints
-    raw["trainer"]["callbacks"] = [{"class_path": "tests.fault_injection.SignalAtStep", "init_args": {"step": 4, "signal_name": "SIGUSR1", "kill_after": True}}]
+    raw["trainer"]["callbacks"] = [
+        {"class_path": "tests.fault_injection.SignalAtStep", "init_args": {"step": 4, "signal_name": "SIGUSR1", "kill_after": True}}
+    ]
     path.write_text(yaml.safe_dump(raw))
     command = [sys.executable, "-m", "ser_lightning", "fit", "--config", str(path), "--test_after_fit", "false"]
     env = slurm_env(tmp_path)

@@ -37,10 +37,7 @@ def _synth(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         parser.error(str(error))
     start = time.perf_counter()
     utterances = synthesize_corpus(args.out, spec)
-    print(
-        f"Wrote {len(utterances)} utterances to {args.out} "
-        f"(manifest {args.out / 'manifest.jsonl'}) in {time.perf_counter() - start:.1f} s."
-    )
+    print(f"Wrote {len(utterances)} utterances to {args.out} (manifest {args.out / 'manifest.jsonl'}) in {time.perf_counter() - start:.1f} s.")
 
 
 def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -50,7 +47,10 @@ def _manifest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None
     corpus.prepare()
     kept, dropped = space.apply(corpus.load(), source=repr(corpus))
     write_manifest(kept, args.out)
-    print(f"Wrote {len(kept)} {corpus.name} utterances ({args.label_space}: {', '.join(space.names)}) to {args.out} in {time.perf_counter() - start:.1f} s.")
+    print(
+        f"Wrote {len(kept)} {corpus.name} utterances ({args.label_space}: {', '.join(space.names)}) to {args.out} "
+        f"in {time.perf_counter() - start:.1f} s."
+    )
     if dropped:
         print(f"Left out {sum(dropped.values())} utterances with labels outside {args.label_space}: {dict(sorted(dropped.items()))}")
     if corpus.skipped:
@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--sample-rate", type=int, default=defaults.sample_rate)
     floor = synth.add_mutually_exclusive_group()
     floor.add_argument(
-        "--noise-floor-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=list(defaults.noise_floor_db or ()),
+        "--noise-floor-db",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        default=list(defaults.noise_floor_db or ()),
         help="range of each speaker's recording noise floor, in dB below its speech level",
     )
     floor.add_argument("--no-noise-floor", action="store_true", help="write exact digital silence instead of a noise floor")
@@ -89,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--corpus", required=True, choices=sorted(CORPORA), help="which corpus the folder holds")
     manifest.add_argument("--root", type=Path, required=True, help="the corpus folder as downloaded")
     manifest.add_argument("--out", type=Path, required=True, help="the .jsonl file to write (paths under its folder are written relative to it)")
-    manifest.add_argument("--label-space", default="categorical4", choices=[s for s in LABEL_SPACES if s != "custom"], help="classes to keep (default: categorical4)")
+    manifest.add_argument(
+        "--label-space", default="categorical4", choices=[s for s in LABEL_SPACES if s != "custom"], help="classes to keep (default: categorical4)"
+    )
     manifest.add_argument("--neutral-valence", default="drop", choices=NEUTRAL_VALENCE, help="neutral's side in binary_valence")
     manifest.add_argument("--languages", nargs="+", default=None, help="keep only these languages (e.g. ESD's en)")
     manifest.add_argument("--strict", action="store_true", help="refuse the corpus at a file outside its naming scheme (default: skip and list it)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import struct
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -111,8 +111,7 @@ def probe(path: str | Path) -> tuple[float, int]:
     return frames / rate, rate
 
 
-
-@lru_cache(maxsize=None)
+@cache
 def _resampler(orig_rate: int, new_rate: int) -> torchaudio.transforms.Resample:
     return torchaudio.transforms.Resample(orig_rate, new_rate)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import BatchSampler, DistributedSampler, Sampler
@@ -136,7 +137,8 @@ class DurationBatchSampler(BatchSampler):
             raise ValueError(f"labels has {len(labels)} entries but durations {len(durations)}: give one label per dataset item, or labels=None.")
         if window_batches is not None:
             warnings.warn(
-                "DurationBatchSampler's window_batches has no effect any more (batches come from duration buckets sized by padding_target); leave it out.",
+                "DurationBatchSampler's window_batches has no effect any more (batches come from duration buckets sized "
+                "by padding_target); leave it out.",
                 FutureWarning,
                 stacklevel=2,
             )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from lightning.pytorch.utilities import rank_zero_info
 from typing_extensions import override
@@ -151,8 +152,16 @@ class ESDDataModule(CorpusDataModule):
 CORPUS_DATAMODULES: dict[str, type[CorpusDataModule]] = {
     cls.corpus_class.name: cls
     for cls in (
-        IEMOCAPDataModule, EmoDBDataModule, EMOVODataModule, URDUDataModule, RAVDESSDataModule,
-        CREMADDataModule, SAVEEDataModule, TESSDataModule, ShEMODataModule, ESDDataModule,
+        IEMOCAPDataModule,
+        EmoDBDataModule,
+        EMOVODataModule,
+        URDUDataModule,
+        RAVDESSDataModule,
+        CREMADDataModule,
+        SAVEEDataModule,
+        TESSDataModule,
+        ShEMODataModule,
+        ESDDataModule,
     )
 }
 

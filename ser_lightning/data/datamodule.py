@@ -5,26 +5,26 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
-from pathlib import Path
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Literal, Sequence
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
+from audiomentations.core.transforms_interface import BaseWaveformTransform
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, SequentialSampler
-
-from audiomentations.core.transforms_interface import BaseWaveformTransform
 from typing_extensions import override
 
 from .augment import EvaluationNoise, compose_augmentations, snr_tag
 from .batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances
-from .resume import ResumableBatches
 from .corpora import Corpus, SyntheticCorpus
 from .dataset import UtteranceDataset
-from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
 from .fewshot import COVER, AdaptationSpeakers, adaptation_split, check_adaptation_options, check_shot_options, draw_shots, replay_subset
+from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
 from .manifest import ManifestError, Utterance, write_manifest
+from .resume import ResumableBatches
 from .splits import Split, check_speaker_count, speaker_key, speaker_split
 from .summary import count_classes, describe_summary, shot_counts, write_summary
 from .synthetic import LANGUAGES
@@ -118,7 +118,10 @@ class SERDataModule(LightningDataModule):
         if max_train_seconds is not None and max_train_seconds <= 0:
             raise ValueError(f"max_train_seconds must be a positive number of seconds (or null to keep utterances whole), got {max_train_seconds}.")
         if max_batch_seconds is not None and max_batch_seconds <= 0:
-            raise ValueError(f"max_batch_seconds must be positive (seconds of padded audio per batch: rows x longest utterance), or null for no budget; got {max_batch_seconds}.")
+            raise ValueError(
+                "max_batch_seconds must be positive (seconds of padded audio per batch: rows x longest utterance), or "
+                f"null for no budget; got {max_batch_seconds}."
+            )
         self.max_batch_seconds = max_batch_seconds
         self.balance_batches = balance_batches
         if on_bad_audio not in ("error", "skip"):
@@ -203,11 +206,19 @@ class SERDataModule(LightningDataModule):
         noise = EvaluationNoise(self.sample_rate, self.test_noise_dir, seed=self.seed)
         return {
             "train": UtteranceDataset(
-                split.train, names, self.sample_rate, roles=self.train_roles(split), max_seconds=self.max_train_seconds, augment=self.train_augment,
-                skip_bad=self.on_bad_audio == "skip", seed=self.seed,
+                split.train,
+                names,
+                self.sample_rate,
+                roles=self.train_roles(split),
+                max_seconds=self.max_train_seconds,
+                augment=self.train_augment,
+                skip_bad=self.on_bad_audio == "skip",
+                seed=self.seed,
             ),
             "val": UtteranceDataset(split.val, names, self.sample_rate, skip_bad=self.on_bad_audio == "skip"),
-            "test": UtteranceDataset(split.test, names, self.sample_rate, roles=test_roles, snrs=self.test_snrs, noise=noise, skip_bad=self.on_bad_audio == "skip"),
+            "test": UtteranceDataset(
+                split.test, names, self.sample_rate, roles=test_roles, snrs=self.test_snrs, noise=noise, skip_bad=self.on_bad_audio == "skip"
+            ),
         }
 
     def setup(self, stage: str | None = None) -> None:
@@ -233,7 +244,12 @@ class SERDataModule(LightningDataModule):
         """Utterances per optimizer step: ``devices: auto`` on a bigger node changes it while learning rates stay put."""
         world, accumulate = self.trainer.world_size, self.trainer.accumulate_grad_batches
         per_step = self.batch_size * accumulate * world
-        self.summary["effective_batch"] = {"batch_size": self.batch_size, "accumulate_grad_batches": accumulate, "processes": world, "utterances": per_step}
+        self.summary["effective_batch"] = {
+            "batch_size": self.batch_size,
+            "accumulate_grad_batches": accumulate,
+            "processes": world,
+            "utterances": per_step,
+        }
         budget = f" (at most; max_batch_seconds {self.max_batch_seconds:g} s caps each batch)" if self.max_batch_seconds else ""
         rank_zero_info(
             f"Effective batch: {self.batch_size} utterances x {accumulate} accumulated x {world} process(es) = {per_step} per optimizer step"
@@ -313,7 +329,9 @@ class SERDataModule(LightningDataModule):
             batches = ResumableBatches(sampler, dataset.durations, self.batch_size, shuffle=True, **options)
             position = getattr(self, "_resume_position", None)
             if position is not None and position[1] % len(batches):  # mid-epoch; after a whole epoch the next one starts afresh
-                batches = ResumableBatches(sampler, dataset.durations, self.batch_size, shuffle=True, start=(position[0], position[1] % len(batches)), **options)
+                batches = ResumableBatches(
+                    sampler, dataset.durations, self.batch_size, shuffle=True, start=(position[0], position[1] % len(batches)), **options
+                )
         return DataLoader(
             dataset,
             batch_sampler=batches,
@@ -351,11 +369,11 @@ class CrossLingualDataModule(SERDataModule):
     ``cover_per_class`` utterances of every class (real corpora confound emotions with speakers: URDU's
     *angry* comes from 4 of its 29 speakers). The set-aside speakers depend on ``seed`` (and
     ``cover_per_class``) alone, so every k of one seed (k = 0 included) is tested on the same target
-    speakers, and a smaller k's shots are a subset of a larger one's. The shots are written to ``shots.jsonl`` in the run's log folder (a manifest: audit or reuse
-    it). Joint training mixes the shots into the source data (``shots_oversample`` repeats them); a
-    second stage fine-tunes a source model (``model.init_from``) on the shots with ``source_replay`` of
-    the source data. ``unlabelled_target`` adds a second training loader with the set-aside speakers'
-    audio and no labels, for domain-adversarial training (``model.domain_adversarial``).
+    speakers, and a smaller k's shots are a subset of a larger one's. The shots are written to ``shots.jsonl``
+    in the run's log folder (a manifest: audit or reuse it). Joint training mixes the shots into the source data
+    (``shots_oversample`` repeats them); a second stage fine-tunes a source model (``model.init_from``) on the
+    shots with ``source_replay`` of the source data. ``unlabelled_target`` adds a second training loader with
+    the set-aside speakers' audio and no labels, for domain-adversarial training (``model.domain_adversarial``).
 
     Args:
         sources: corpora to train on; their held-out speakers are tested with ``role: source``.
@@ -424,7 +442,9 @@ class CrossLingualDataModule(SERDataModule):
             raise ManifestError(f"Target speakers {leaked[:5]} are also source speakers; give sources and targets disjoint languages or corpora.")
         shared = sorted({os.path.abspath(u.path) for u in target} & (split.files("train") | split.files("val") | split.files("test")))
         if shared:
-            raise ManifestError(f"Audio files {shared[:3]} are listed both in a source and in a target corpus; one file is one utterance: give them to one side.")
+            raise ManifestError(
+                f"Audio files {shared[:3]} are listed both in a source and in a target corpus; one file is one utterance: give them to one side."
+            )
         self.adaptation, target_test = adaptation_split(target, self.adaptation_speakers, self.seed, self.cover_per_class)
         self.shots = draw_shots(self.adaptation, self.shots_per_class, self.shots_fraction, self.seed, population=target)
         split.train = replay_subset(split.train, self.source_replay, self.seed) + self.shots * self.shots_oversample
@@ -441,8 +461,14 @@ class CrossLingualDataModule(SERDataModule):
         datasets = super().make_datasets(split, test_roles)
         if self.unlabelled_target:
             datasets["unlabelled"] = UtteranceDataset(
-                self.adaptation, self.label_names, self.sample_rate, roles="target", max_seconds=self.max_train_seconds, labelled=False,
-                skip_bad=self.on_bad_audio == "skip", seed=self.seed + 1,
+                self.adaptation,
+                self.label_names,
+                self.sample_rate,
+                roles="target",
+                max_seconds=self.max_train_seconds,
+                labelled=False,
+                skip_bad=self.on_bad_audio == "skip",
+                seed=self.seed + 1,
             )
         return datasets
 

@@ -6,16 +6,17 @@ import contextlib
 import hashlib
 import random
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from .audio import AudioError, load_audio, random_crop
-from .batching import collate_utterances
 from .augment import EvaluationNoise, snr_tag
+from .batching import collate_utterances
 from .manifest import Utterance
 
 Augment = Callable[..., np.ndarray]
@@ -130,7 +131,13 @@ class UtteranceDataset(Dataset):
             wave = torch.from_numpy(np.ascontiguousarray(augmented, dtype=np.float32))
         if snr is not None:
             wave = self.noise(wave, noise_key(utt), snr)
-        meta = {"path": utt.path, "speaker": utt.speaker, "language": utt.language, "corpus": utt.corpus, "role": self.roles[index % len(self.utterances)]}
+        meta = {
+            "path": utt.path,
+            "speaker": utt.speaker,
+            "language": utt.language,
+            "corpus": utt.corpus,
+            "role": self.roles[index % len(self.utterances)],
+        }
         if len(self.snrs) > 1 or snr is not None:
             meta["snr"] = snr_tag(snr)
         label = self.label_index[utt.label] if self.labelled else -1

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from .manifest import ManifestError, Utterance
 from .splits import speaker_key, speaker_split

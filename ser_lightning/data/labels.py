@@ -10,8 +10,9 @@ stays in ``extra["code"]``. A :class:`LabelSpace` then maps words onto the class
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Mapping, Sequence, get_args
+from typing import Literal, get_args
 
 from .manifest import ManifestError, Utterance
 
@@ -20,8 +21,17 @@ CATEGORICAL4 = ("angry", "happy", "neutral", "sad")
 # Native code -> emotion word, per corpus (registry name). Codes are matched case-insensitively.
 NATIVE_CODES: dict[str, dict[str, str]] = {
     "iemocap": {
-        "neu": "neutral", "hap": "happy", "exc": "excited", "ang": "angry", "sad": "sad", "fru": "frustrated",
-        "fea": "fear", "sur": "surprise", "dis": "disgust", "oth": "other", "xxx": "no_agreement",
+        "neu": "neutral",
+        "hap": "happy",
+        "exc": "excited",
+        "ang": "angry",
+        "sad": "sad",
+        "fru": "frustrated",
+        "fea": "fear",
+        "sur": "surprise",
+        "dis": "disgust",
+        "oth": "other",
+        "xxx": "no_agreement",
     },
     "emodb": {"W": "angry", "L": "boredom", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"},
     "emovo": {"neu": "neutral", "gio": "happy", "rab": "angry", "tri": "sad", "pau": "fear", "dis": "disgust", "sor": "surprise"},
@@ -39,14 +49,31 @@ NON_EMOTIONS = frozenset({"other", "no_agreement"})
 
 # Valence of the emotion words (neutral's side is an option of the space); words absent here (surprise) are dropped.
 VALENCE: dict[str, str] = {
-    "angry": "negative", "sad": "negative", "fear": "negative", "disgust": "negative", "boredom": "negative", "frustrated": "negative",
-    "happy": "positive", "excited": "positive", "pleasant_surprise": "positive", "calm": "positive",
+    "angry": "negative",
+    "sad": "negative",
+    "fear": "negative",
+    "disgust": "negative",
+    "boredom": "negative",
+    "frustrated": "negative",
+    "happy": "positive",
+    "excited": "positive",
+    "pleasant_surprise": "positive",
+    "calm": "positive",
 }
 
 # Arousal of the emotion words; words absent here (frustrated) are dropped.
 AROUSAL: dict[str, str] = {
-    "angry": "high", "happy": "high", "fear": "high", "surprise": "high", "disgust": "high", "excited": "high", "pleasant_surprise": "high",
-    "sad": "low", "neutral": "low", "boredom": "low", "calm": "low",
+    "angry": "high",
+    "happy": "high",
+    "fear": "high",
+    "surprise": "high",
+    "disgust": "high",
+    "excited": "high",
+    "pleasant_surprise": "high",
+    "sad": "low",
+    "neutral": "low",
+    "boredom": "low",
+    "calm": "low",
 }
 
 LabelSpaceName = Literal["categorical4", "native", "binary_valence", "arousal", "custom"]
@@ -60,7 +87,9 @@ def native_word(corpus: str, code: str, source: object) -> str:
     table = NATIVE_CODES[corpus]
     word = table.get(code) or {key.lower(): value for key, value in table.items()}.get(code.lower())
     if word is None:
-        raise ManifestError(f"{source}: unknown {corpus} emotion code {code!r}; known codes are {sorted(table)}. Is `root` the {corpus} corpus as distributed?")
+        raise ManifestError(
+            f"{source}: unknown {corpus} emotion code {code!r}; known codes are {sorted(table)}. Is `root` the {corpus} corpus as distributed?"
+        )
     return word
 
 

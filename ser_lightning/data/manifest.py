@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..fileio import temporary_path
 
@@ -39,7 +40,7 @@ class Utterance:
     sample_rate: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def with_(self, **changes: Any) -> "Utterance":
+    def with_(self, **changes: Any) -> Utterance:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
@@ -64,7 +65,9 @@ def utterance_from_dict(record: dict[str, Any], base_dir: Path, source: str = "<
         duration = float(known.pop("duration", 0.0) or 0.0)
         sample_rate = int(known.pop("sample_rate", 0) or 0)
     except (TypeError, ValueError):
-        raise ManifestError(f"{source}: `duration` must be seconds and `sample_rate` an integer, got {record.get('duration')!r} and {record.get('sample_rate')!r}.") from None
+        raise ManifestError(
+            f"{source}: `duration` must be seconds and `sample_rate` an integer, got {record.get('duration')!r} and {record.get('sample_rate')!r}."
+        ) from None
     return Utterance(
         path=str(path),
         label=str(known.pop("label")),
@@ -88,7 +91,11 @@ def deduplicate(utterances: Iterable[Utterance], source: str) -> tuple[list[Utte
         if first is None:
             kept[key] = utt
             continue
-        conflicts = [f"{name} {getattr(first, name)!r} and {getattr(utt, name)!r}" for name in REQUIRED_FIELDS[1:] if getattr(first, name) != getattr(utt, name)]
+        conflicts = [
+            f"{name} {getattr(first, name)!r} and {getattr(utt, name)!r}"
+            for name in REQUIRED_FIELDS[1:]
+            if getattr(first, name) != getattr(utt, name)
+        ]
         if conflicts:
             raise ManifestError(f"{source}: {utt.path} is listed twice with {'; '.join(conflicts)}; one file is one utterance: keep one record.")
         repeats += 1

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from lightning.pytorch.utilities import rank_zero_warn
 
@@ -52,7 +52,9 @@ def _write(path: Path, files: dict[str, list]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, json.dumps({"version": _VERSION, "files": files}))
     except OSError as error:
-        rank_zero_warn(f"Could not write the probe cache {path} ({error}); headers will be read again next time. Set ${CACHE_ENV} to a writable folder.")
+        rank_zero_warn(
+            f"Could not write the probe cache {path} ({error}); headers will be read again next time. Set ${CACHE_ENV} to a writable folder."
+        )
 
 
 def _cached(paths: Sequence[str], cache_file: Path | None, compute: Callable[[str], list]) -> list[list]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .manifest import ManifestError, Utterance
 from .splits import Split

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from ..config_errors import ConfigError
 from .manifest import Utterance
@@ -42,7 +42,10 @@ class Split:
                     raise ValueError(f"Speakers {sorted(shared)[:5]} appear in both {first} and {second}: the split leaks speakers.")
                 files = self.files(first) & self.files(second)
                 if files:
-                    raise ValueError(f"Audio files {sorted(files)[:3]} appear in both {first} and {second} (under different speakers): one file is one utterance; fix the manifest.")
+                    raise ValueError(
+                        f"Audio files {sorted(files)[:3]} appear in both {first} and {second} (under different speakers): one file "
+                        "is one utterance; fix the manifest."
+                    )
 
 
 def check_speaker_count(spec: int | float, option: str) -> None:
@@ -52,7 +55,9 @@ def check_speaker_count(spec: int | float, option: str) -> None:
     if spec < 0:
         raise ValueError(f"{option}={spec} is negative: give a number of speakers (0, 1, 2, ...) or a fraction between 0 and 1 (0.2).")
     if isinstance(spec, float) and not spec.is_integer() and not 0 < spec < 1:
-        raise ValueError(f"{option}={spec} is neither a whole number of speakers nor a fraction between 0 and 1: write {round(spec)} or {spec / 10:g}.")
+        raise ValueError(
+            f"{option}={spec} is neither a whole number of speakers nor a fraction between 0 and 1: write {round(spec)} or {spec / 10:g}."
+        )
 
 
 def _count(spec: int | float, available: int, option: str = "speakers") -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -16,7 +16,10 @@ def _counts(title: str, counter: Counter) -> list[str]:
     width = max(len(str(key)) for key in counter)
     total = sum(counter.values())
     lines = [f"{title} ({len(counter)})"]
-    lines += [f"  {str(key):<{width}}  {count:>7}  {100 * count / total:5.1f}%" for key, count in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+    lines += [
+        f"  {str(key):<{width}}  {count:>7}  {100 * count / total:5.1f}%"
+        for key, count in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    ]
     return lines
 
 
@@ -31,7 +34,9 @@ def manifest_stats(utterances: Sequence[Utterance]) -> str:
     if len(durations):
         lines.append(f"hours: {durations.sum() / 3600:.3f}")
         values = np.percentile(durations, PERCENTILES)
-        lines.append("duration (s): " + "  ".join(f"{'min' if p == 0 else 'max' if p == 100 else f'p{p}'} {v:.2f}" for p, v in zip(PERCENTILES, values)))
+        lines.append(
+            "duration (s): " + "  ".join(f"{'min' if p == 0 else 'max' if p == 100 else f'p{p}'} {v:.2f}" for p, v in zip(PERCENTILES, values))
+        )
         rates = Counter(u.sample_rate for u in utterances if u.sample_rate)
         lines.append("sample rate (Hz): " + ", ".join(f"{rate} x{count}" for rate, count in sorted(rates.items())))
     if unknown:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..fileio import write_text_atomic
 from .manifest import Utterance
@@ -31,10 +32,7 @@ def count_classes(utterances: Sequence[Utterance], roles: Sequence[str], label_n
         name = group_name(role, utt)
         labels[name][utt.label] += 1
         speakers[name].add(speaker_key(utt))
-    return {
-        name: {"classes": {label: labels[name][label] for label in label_names}, "speakers": len(speakers[name])}
-        for name in sorted(labels)
-    }
+    return {name: {"classes": {label: labels[name][label] for label in label_names}, "speakers": len(speakers[name])} for name in sorted(labels)}
 
 
 def shot_counts(shots: Sequence[Utterance], label_names: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -67,8 +67,8 @@ import soundfile as sf
 import torch
 
 from ser_lightning.data.audio import resample
-from ser_lightning.fileio import temporary_path, write_text_atomic
 from ser_lightning.data.manifest import Utterance, write_manifest
+from ser_lightning.fileio import temporary_path, write_text_atomic
 
 GENERATOR_VERSION = 3
 """Version of the audio this module writes: 1 shared 11 voices among all speakers and wrote digital silence."""
@@ -268,7 +268,7 @@ class SynthesisSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SynthesisSpec":
+    def from_dict(cls, d: dict[str, Any]) -> SynthesisSpec:
         """Inverse of :meth:`to_dict`; missing keys take their defaults, except ``version`` (missing = 1).
 
         Raises:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .grid import expand
-from .sweep import CLUSTERS, SweepError, load_sweep
 from .study import collect, run, status
+from .sweep import CLUSTERS, SweepError, load_sweep
 
 HELP = """Sweeps of ordinary `python -m ser_lightning` runs.
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import math
 import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .records import parse_metric_key, read_results, study_fields
 
@@ -47,7 +48,13 @@ def tidy_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
         results = record.results
         study = study_fields(results["config"], results.get("data")) if results.get("config") else dict(results.get("study") or {})
         axes = {axis: label for axis, label in record.point.items() if axis not in FIELDS and axis not in SEEDS}
-        base = {"run": record.name, **{key: study.get(key) for key in FIELDS}, **axes, "seed": study.get("seed"), "split_seed": study.get("split_seed")}
+        base = {
+            "run": record.name,
+            **{key: study.get(key) for key in FIELDS},
+            **axes,
+            "seed": study.get("seed"),
+            "split_seed": study.get("split_seed"),
+        }
         groups = record.results.get("groups") or {}
         for key, value in sorted(record.results.get("metrics", {}).items()):
             parsed = parse_metric_key(key)

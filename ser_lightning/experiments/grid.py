@@ -7,16 +7,23 @@ import itertools
 import json
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .sweep import Axis, Sweep, SweepError
 
 MAX_NAME = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 # Options every run sets itself: its own log and checkpoint folders under the sweep folder.
-RUN_OWNED = ("trainer.logger.init_args.save_dir", "trainer.logger.init_args.name", "trainer.logger.init_args.version", "checkpoint.dirpath", "ckpt_path")
+RUN_OWNED = (
+    "trainer.logger.init_args.save_dir",
+    "trainer.logger.init_args.name",
+    "trainer.logger.init_args.version",
+    "checkpoint.dirpath",
+    "ckpt_path",
+)
 
 
 @dataclass
@@ -48,7 +55,7 @@ def short_names(axes: Sequence[Axis], names: dict[str, str]) -> dict[str, str]:
     parts = {axis.name: [p for p in axis.name.split(".") if p != "init_args"] or [axis.name] for axis in axes}
     length = {name: 1 for name in parts}
     while True:
-        shown = {name: ".".join(p[-length[name]:]) for name, p in parts.items()}
+        shown = {name: ".".join(p[-length[name] :]) for name, p in parts.items()}
         clashes = [name for name in shown if list(shown.values()).count(shown[name]) > 1 and length[name] < len(parts[name])]
         if not clashes:
             break
@@ -96,10 +103,14 @@ def run_args(sweep: Sweep, overrides: dict[str, Any], folder: Path) -> list[str]
     for key, value in options.items():
         args += [f"--{key}", cli_value(value)]
     args += [
-        "--trainer.logger.init_args.save_dir", str(folder.parent),
-        "--trainer.logger.init_args.name", folder.name,
-        "--trainer.logger.init_args.version", "logs",
-        "--checkpoint.dirpath", str(folder / "checkpoints"),
+        "--trainer.logger.init_args.save_dir",
+        str(folder.parent),
+        "--trainer.logger.init_args.name",
+        folder.name,
+        "--trainer.logger.init_args.version",
+        "logs",
+        "--checkpoint.dirpath",
+        str(folder / "checkpoints"),
     ]
     if sweep.command == "fit":
         args += ["--ckpt_path", "last"]  # an interrupted or requeued run resumes from its last epoch

@@ -3,8 +3,9 @@ pretrained vs untrained bars. Each is drawn only when the sweep varies what it s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -90,7 +91,9 @@ def heatmap(rows: Rows, metric: str, replicates: Sequence[str], path: Path) -> P
         axes.set_title(title or metric.upper(), fontsize=10)
         for (row, col), cell in np.ndenumerate(np.array(found, dtype=object)):
             if cell is not None:
-                axes.text(col, row, f"{cell.mean:.2f}\n±{cell.std:.2f}", ha="center", va="center", fontsize=8, color="white" if cell.mean < 0.6 else "black")
+                axes.text(
+                    col, row, f"{cell.mean:.2f}\n±{cell.std:.2f}", ha="center", va="center", fontsize=8, color="white" if cell.mean < 0.6 else "black"
+                )
     if image is not None:
         figure.colorbar(image, ax=figure.axes, label=f"test {metric.upper()}", shrink=0.9)
     figure.suptitle(f"Cross-language {metric.upper()} (mean ± std over runs)")
@@ -108,7 +111,15 @@ def _lines(axes: Any, rows: Rows, x_of: Any, x_key: str, conditions: Sequence[st
                 continue
             xs, found = zip(*points)
             name = f"{label}: {group}" if label else group
-            axes.errorbar(xs, [c.mean for c in found], yerr=[c.std for c in found], fmt="o" + LINE_GROUPS[group], color=colours[index % 10], capsize=3, label=name)
+            axes.errorbar(
+                xs,
+                [c.mean for c in found],
+                yerr=[c.std for c in found],
+                fmt="o" + LINE_GROUPS[group],
+                color=colours[index % 10],
+                capsize=3,
+                label=name,
+            )
     axes.set_ylabel(f"test {metric.upper()}")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), title="solid: target, dashed: source", title_fontsize=8)
@@ -163,8 +174,15 @@ def pretrained_bars(rows: Rows, metric: str, replicates: Sequence[str], path: Pa
     for axes, group in zip(axes_list, groups):
         for offset, pretrained, colour in ((-0.2, True, "C0"), (0.2, False, "C7")):
             found = [cells.get((*key, group, pretrained)) for key in series]
-            axes.bar(x + offset, [c.mean if c else np.nan for c in found], 0.4, yerr=[c.std if c else np.nan for c in found], capsize=3, color=colour,
-                     label="pretrained" if pretrained else "untrained (random init)")
+            axes.bar(
+                x + offset,
+                [c.mean if c else np.nan for c in found],
+                0.4,
+                yerr=[c.std if c else np.nan for c in found],
+                capsize=3,
+                color=colour,
+                label="pretrained" if pretrained else "untrained (random init)",
+            )
         axes.set_xticks(x, [label or "model" for label in labels], rotation=20, ha="right")
         axes.set_title(group)
         axes.set_ylim(0, 1)

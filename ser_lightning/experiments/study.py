@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .check import check_runs
 from .collect import default_replicates, load_records, tidy_rows, write_tidy_csv
@@ -59,9 +59,13 @@ def collect(sweep: Sweep, report: Report = print) -> Outputs:
     from .tables import study_tables
 
     outputs = Outputs(len(done), write_tidy_csv(rows, out / "results.csv"), out / "results.md")
-    outputs.markdown.write_text(study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs"), encoding="utf-8")
+    outputs.markdown.write_text(
+        study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs"), encoding="utf-8"
+    )
     outputs.plots = make_plots(rows, sweep.report.metric, replicates, out / "plots")
-    report(f"{sweep.name}: collected {len(done)} of {len(specs)} runs into {outputs.csv}, {outputs.markdown}" + "".join(f", {p}" for p in outputs.plots))
+    report(
+        f"{sweep.name}: collected {len(done)} of {len(specs)} runs into {outputs.csv}, {outputs.markdown}" + "".join(f", {p}" for p in outputs.plots)
+    )
     return outputs
 
 

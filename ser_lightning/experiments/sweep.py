@@ -24,9 +24,10 @@ anchors: {}                         # ignored: a place for YAML anchors (&name) 
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -122,7 +123,9 @@ def find_sweep(name: str | Path) -> Path:
         for candidate in (folder / path, folder / f"{path}.yaml"):
             if candidate.is_file():
                 return candidate
-    raise SweepError(f"No sweep file {name}; give a path or the name of a shipped sweep ({', '.join(sorted(p.stem for p in shipped_sweeps().glob('*.yaml')))}).")
+    raise SweepError(
+        f"No sweep file {name}; give a path or the name of a shipped sweep ({', '.join(sorted(p.stem for p in shipped_sweeps().glob('*.yaml')))})."
+    )
 
 
 def _mapping(value: Any, where: str, path: Path) -> dict[str, Any]:

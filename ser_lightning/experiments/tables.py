@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .collect import aggregate, factor_columns
 
@@ -56,4 +57,3 @@ def study_tables(rows: Sequence[Mapping[str, Any]], metric: str = "ua", replicat
             cell = [cells.get((*condition, train, group)) for group in groups]
             lines.append(f"| {train} | " + " | ".join(str(c) if c is not None else "–" for c in cell) + " |")
     return "\n".join(lines) + "\n"
-

@@ -137,7 +137,9 @@ class FeatureCache(Callback):
                 "every pass; call the backbone's train() before fit, which puts its frozen parts in eval mode"
             )
         if str(trainer.precision) not in SAFE_PRECISIONS:
-            return f"precision {trainer.precision} runs the head in another dtype than the cached float32 features; use 32-true, 16-mixed or bf16-mixed"
+            return (
+                f"precision {trainer.precision} runs the head in another dtype than the cached float32 features; use 32-true, 16-mixed or bf16-mixed"
+            )
         return None
 
     def _check_pooling(self, pl_module: LightningModule) -> None:
@@ -214,7 +216,10 @@ class FeatureCache(Callback):
                 wanted.setdefault(key, (cached.source, index))
         features.refresh()
         if features.ignored:
-            rank_zero_warn(f"Feature cache: ignoring {len(features.ignored)} incomplete or corrupt chunk(s) in {features.folder} ({features.ignored[0]}); their utterances are computed again.")
+            rank_zero_warn(
+                f"Feature cache: ignoring {len(features.ignored)} incomplete or corrupt chunk(s) in {features.folder} "
+                f"({features.ignored[0]}); their utterances are computed again."
+            )
         missing = features.missing(wanted)
         trainer.strategy.barrier("feature_cache_listed")  # every rank shares out the same list before any rank writes
         if missing:
@@ -230,7 +235,10 @@ class FeatureCache(Callback):
         self.computed += len(missing)
         self.reused += len(wanted) - len(missing)
         self._filled.update(names)
-        rank_zero_info(f"Feature cache ({', '.join(names)}): {len(wanted) - len(missing)} of {len(wanted)} utterances reused, {len(missing)} computed; {features.folder}")
+        rank_zero_info(
+            f"Feature cache ({', '.join(names)}): {len(wanted) - len(missing)} of {len(wanted)} utterances reused, "
+            f"{len(missing)} computed; {features.folder}"
+        )
 
     def _compute(self, trainer: Trainer, pl_module: LightningModule, features: FeatureStore, items: list[tuple[str, UtteranceDataset, int]]) -> None:
         backbone, device, context = pl_module.backbone, pl_module.device, trainer.precision_plugin.forward_context
@@ -268,7 +276,10 @@ class FeatureCache(Callback):
                 self._attach(value, pl_module)
             return
         if self._features is None:
-            raise RuntimeError("A batch names cached features before FeatureCache filled the cache (it does so as training, validation, testing or prediction starts).")
+            raise RuntimeError(
+                "A batch names cached features before FeatureCache filled the cache (it does so as training, validation, "
+                "testing or prediction starts)."
+            )
         features, lengths = self._features.gather(batch[FEATURE_KEYS])
         batch["features"] = features.to(pl_module.device)
         batch["lengths"] = lengths.to(pl_module.device)

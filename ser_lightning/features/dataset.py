@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
@@ -50,7 +51,13 @@ class CachedFeatureDataset(Dataset):
         source = self.source
         snr = source.snrs[index // len(source.utterances)]
         utt = source.utterances[index % len(source.utterances)]
-        meta = {"path": utt.path, "speaker": utt.speaker, "language": utt.language, "corpus": utt.corpus, "role": source.roles[index % len(source.utterances)]}
+        meta = {
+            "path": utt.path,
+            "speaker": utt.speaker,
+            "language": utt.language,
+            "corpus": utt.corpus,
+            "role": source.roles[index % len(source.utterances)],
+        }
         if len(source.snrs) > 1 or snr is not None:
             meta["snr"] = snr_tag(snr)
         label = source.label_index[utt.label] if source.labelled else -1

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -65,7 +65,9 @@ class _Items(Dataset):
         item = self.source[index]
         if item is None:  # on_bad_audio: skip, and the file broke after setup checked it
             path = self.source.utterances[index % len(self.source.utterances)].path
-            raise AudioError(f"{path} no longer loads (it changed after setup checked it), so its features cannot be cached; fix or remove it and run again.")
+            raise AudioError(
+                f"{path} no longer loads (it changed after setup checked it), so its features cannot be cached; fix or remove it and run again."
+            )
         return item
 
 

@@ -63,7 +63,7 @@ def weights_digest(module: nn.Module) -> str:
     hasher = hashlib.blake2b(digest_size=16)
     for name, tensor in sorted(module.state_dict().items()):
         data = tensor.detach()
-        hasher.update(f"{name}|{data.dtype}|{tuple(data.shape)}|".encode("utf-8"))
+        hasher.update(f"{name}|{data.dtype}|{tuple(data.shape)}|".encode())
         hasher.update(data.cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return hasher.hexdigest()
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Literal, Sequence
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import torch

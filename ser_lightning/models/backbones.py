@@ -81,7 +81,7 @@ class Backbone(nn.Module):
         folder (its weights come from the checkpoint), or None when it reads nothing (see ``models/standalone.py``)."""
         return None
 
-    def train(self, mode: bool = True) -> "Backbone":
+    def train(self, mode: bool = True) -> Backbone:
         super().train(mode)
         if mode:
             freeze_idle_modules(self)

@@ -6,7 +6,8 @@ modules are the feature encoder (the convolutional front end) and which are its 
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from torch import nn
 

@@ -69,7 +69,9 @@ def hub_options(name_or_path: str, trust_remote_code: bool = False) -> dict[str,
 
     if isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
         return options | {"local_files_only": True}
-    why = "is switched off (HF_HUB_OFFLINE is set) and no copy is cached" if offline else "cannot be reached from this machine (and no copy is cached)"
+    why = (
+        "is switched off (HF_HUB_OFFLINE is set) and no copy is cached" if offline else "cannot be reached from this machine (and no copy is cached)"
+    )
     raise ValueError(offline_message(name_or_path, why))
 
 

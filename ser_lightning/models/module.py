@@ -6,8 +6,9 @@ import hashlib
 import math
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from lightning.pytorch import LightningModule
@@ -108,7 +109,9 @@ class EmotionRecognizer(LightningModule):
         pooled_layer = getattr(self.pooling, "layer", None)  # one layer: what lies above it never gets a gradient
         frozen = backbone.freeze_unused(pooled_layer) if pooled_layer is not None else 0
         if frozen:
-            rank_zero_info(f"Pooling hidden state {pooled_layer}: {frozen:,} backbone parameters cannot reach it and are frozen (plain DDP refuses unused ones).")
+            rank_zero_info(
+                f"Pooling hidden state {pooled_layer}: {frozen:,} backbone parameters cannot reach it and are frozen (plain DDP refuses unused ones)."
+            )
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         if head_hidden:
             layers += [nn.Linear(width, head_hidden), nn.ReLU(), nn.Dropout(dropout)]
@@ -151,7 +154,9 @@ class EmotionRecognizer(LightningModule):
         if self.hparams.class_weights == "auto":
             counts = getattr(self.trainer.datamodule, "train_label_counts", None)
             if counts is None:
-                raise ValueError("class_weights: auto needs a DataModule with train_label_counts() (any SERDataModule); give the weights as a list instead.")
+                raise ValueError(
+                    "class_weights: auto needs a DataModule with train_label_counts() (any SERDataModule); give the weights as a list instead."
+                )
             weights = inverse_frequency_weights(counts(), self.label_names)
             self.loss_fn.weight.copy_(weights)
             rank_zero_info("Class weights from the training split: " + ", ".join(f"{n} {w:.3f}" for n, w in zip(self.label_names, weights.tolist())))
@@ -188,7 +193,9 @@ class EmotionRecognizer(LightningModule):
     def _domain_loss(self, labelled: dict[str, Any], unlabelled: dict[str, Any] | None, pooled: torch.Tensor) -> torch.Tensor:
         """Cross-entropy of the domain classifier on source (0) and target (1) vectors, gradient reversed."""
         if unlabelled is None:
-            raise ValueError("domain_adversarial needs unlabelled target audio: set the DataModule's unlabelled_target: true (and adaptation_speakers).")
+            raise ValueError(
+                "domain_adversarial needs unlabelled target audio: set the DataModule's unlabelled_target: true (and adaptation_speakers)."
+            )
         progress = self.global_step / max(1.0, float(self.trainer.estimated_stepping_batches)) if self._trainer else 0.0
         coefficient = ganin_coefficient(progress) if self.hparams.domain_schedule == "ganin" else 1.0
         target = self.embed_batch(unlabelled)
@@ -274,7 +281,9 @@ class EmotionRecognizer(LightningModule):
         self.log_dict(recall, sync_dist=True)  # already synced by torchmetrics; silences the DDP warning
         if isinstance(self.logger, TensorBoardLogger) and self.trainer.is_global_zero:
             title = f"{stage}, epoch {self.current_epoch}"
-            self.logger.experiment.add_image(f"{stage}/confusion", confusion_image(confusion, self.label_names, title), self.global_step, dataformats="HWC")
+            self.logger.experiment.add_image(
+                f"{stage}/confusion", confusion_image(confusion, self.label_names, title), self.global_step, dataformats="HWC"
+            )
             self.logger.experiment.add_text(f"{stage}/confusion", confusion_markdown(confusion, self.label_names), self.global_step)
 
     @override
@@ -291,8 +300,7 @@ class EmotionRecognizer(LightningModule):
         """The test group keys each of a batch's ``size`` utterances counts towards."""
         snrs = meta.get("snr") or ["clean"] * size
         return [
-            [group_key("all", snr)] + [group_key(meta[key][row], snr) for key in self.hparams.group_by if key in meta]
-            for row, snr in enumerate(snrs)
+            [group_key("all", snr)] + [group_key(meta[key][row], snr) for key in self.hparams.group_by if key in meta] for row, snr in enumerate(snrs)
         ]
 
     @override
@@ -308,7 +316,9 @@ class EmotionRecognizer(LightningModule):
         for key, rows in rows_of.items():
             if key not in self.test_metrics:
                 if self.trainer.world_size > 1:
-                    raise RuntimeError(f"Test group {key!r} was not announced by the DataModule; under DDP every rank must know the groups before testing.")
+                    raise RuntimeError(
+                        f"Test group {key!r} was not announced by the DataModule; under DDP every rank must know the groups before testing."
+                    )
                 self.test_metrics[key] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
             index = torch.tensor(rows, device=labels.device)
             self.test_metrics[key].update(logits[index], labels[index])
@@ -370,14 +380,18 @@ class EmotionRecognizer(LightningModule):
         from ..predictions import aggregate_windows, prediction_rows
 
         data = AudioFiles(files, sample_rate=sample_rate, window_seconds=window_seconds, hop_seconds=hop_seconds, batch_size=batch_size)
-        trainer = Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+        trainer = Trainer(
+            accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+        )
         batches = trainer.predict(self, datamodule=data, return_predictions=True)
         return aggregate_windows(prediction_rows(batches or []), self.label_names)
 
     @override
     def configure_optimizers(self) -> dict[str, Any]:
         backbone = [p for p in self.backbone.parameters() if p.requires_grad]
-        head = [p for module in (self.pooling, self.head, self.domain_classifier) if module is not None for p in module.parameters() if p.requires_grad]
+        head = [
+            p for module in (self.pooling, self.head, self.domain_classifier) if module is not None for p in module.parameters() if p.requires_grad
+        ]
         groups = [{"params": head, "lr": self.hparams.lr_head, "name": "head"}]
         if backbone:
             groups.append({"params": backbone, "lr": self.hparams.lr_backbone, "name": "backbone"})

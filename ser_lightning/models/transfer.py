@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -20,7 +20,9 @@ def load_initial_weights(model: nn.Module, path: str | Path, label_names: Sequen
     if not path.is_file():
         raise FileNotFoundError(f"init_from: no checkpoint at {path}; give the .ckpt of a finished run.")
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    weights = {k: v for k, v in checkpoint.get("state_dict", checkpoint).items() if not k.startswith("loss_fn.")}  # loss weights belong to the new data
+    weights = {
+        k: v for k, v in checkpoint.get("state_dict", checkpoint).items() if not k.startswith("loss_fn.")
+    }  # loss weights belong to the new data
     old_names = list(checkpoint.get("hyper_parameters", {}).get("label_names") or [])
     messages = []
     head = {key: value for key, value in weights.items() if key.startswith(classifier + ".")}
@@ -37,7 +39,10 @@ def load_initial_weights(model: nn.Module, path: str | Path, label_names: Sequen
         messages.append(f"classifier re-initialised: the checkpoint predicts {old_names or 'unknown classes'}, this model {list(label_names)}")
     for key, value in weights.items():
         if key in own and own[key].shape != value.shape:
-            raise ValueError(f"init_from {path}: {key} has shape {tuple(value.shape)} there and {tuple(own[key].shape)} here; use a checkpoint of the same backbone and pooling.")
+            raise ValueError(
+                f"init_from {path}: {key} has shape {tuple(value.shape)} there and {tuple(own[key].shape)} here; use a "
+                "checkpoint of the same backbone and pooling."
+            )
     missing, unexpected = model.load_state_dict(weights, strict=False)
     missing = [key for key in missing if not key.startswith(classifier + ".")]
     if missing:

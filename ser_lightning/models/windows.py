@@ -7,7 +7,7 @@ each is encoded, and the class probabilities are averaged, as ``predict`` does f
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -20,7 +20,9 @@ def window_starts(length: int, window: int) -> list[int]:
     return starts if starts[-1] + window >= length else starts + [length - window]
 
 
-def windowed_logits(logits_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], waves: torch.Tensor, lengths: torch.Tensor, window: int) -> torch.Tensor:
+def windowed_logits(
+    logits_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], waves: torch.Tensor, lengths: torch.Tensor, window: int
+) -> torch.Tensor:
     """Log of the window-averaged class probabilities [B, C] (usable as logits) for clips that may exceed ``window``."""
     pieces, owners, sizes = [], [], []
     for row, length in enumerate(lengths.tolist()):

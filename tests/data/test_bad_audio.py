@@ -120,7 +120,9 @@ def test_skip_leaves_bad_files_out_and_lists_each_with_its_reason(small_corpus, 
     reasons = {path.rsplit("/", 1)[-1]: reason for path, reason in dm.bad_audio.items()}
     assert sorted(reasons) == bad
     assert "NaN" in reasons["nan.wav"] and "silent" in reasons["silent.wav"] and "empty" in reasons["empty.wav"]
-    assert "shorter than the 0.1 s" in reasons["short.wav"] and "does not exist" in reasons["vanished.wav"] and "cannot be read" in reasons["text.wav"]
+    assert (
+        "shorter than the 0.1 s" in reasons["short.wav"] and "does not exist" in reasons["vanished.wav"] and "cannot be read" in reasons["text.wav"]
+    )
 
 
 def test_the_skip_report_is_written_beside_the_run(small_corpus, tmp_path):

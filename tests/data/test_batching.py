@@ -195,7 +195,9 @@ def test_lightning_reinstantiates_it_with_a_distributed_sampler_and_all_argument
     for train in (True, False):
         with _replace_dunder_methods(BatchSampler):  # how Lightning builds user dataloaders, recording init arguments
             inner = EpochShuffleSampler(101) if train else SequentialSampler(range(101))
-            batches = DurationBatchSampler(inner, d, 8, shuffle=train, seed=3, max_seconds=20.0, padding_target=0.1, min_bucket_batches=3, labels=labels)
+            batches = DurationBatchSampler(
+                inner, d, 8, shuffle=train, seed=3, max_seconds=20.0, padding_target=0.1, min_bucket_batches=3, labels=labels
+            )
             loader = DataLoader(list(range(101)), batch_sampler=batches)
         shards = []
         for rank in range(2):

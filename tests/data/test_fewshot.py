@@ -70,7 +70,13 @@ def test_a_fraction_of_the_set_aside_utterances(small_corpus):
 
 
 def test_asking_for_more_shots_than_there_are_says_how_many_there_are(small_corpus):
-    with pytest.raises(ManifestError, match=r"shots_per_class=3: the 1 adaptation speaker\(s\) of synthetic \(ur\) \(\w+\) have angry 2, happy 2, neutral 2, sad 2 utterances, too few of angry, happy, neutral, sad"):
+    with pytest.raises(
+        ManifestError,
+        match=(
+            r"shots_per_class=3: the 1 adaptation speaker\(s\) of synthetic \(ur\) \(\w+\) have angry 2, happy 2, "
+            r"neutral 2, sad 2 utterances, too few of angry, happy, neutral, sad"
+        ),
+    ):
         fewshot(small_corpus, adaptation_speakers=1, shots_per_class=3)
     with pytest.raises(ValueError, match="set adaptation_speakers"):
         fewshot(small_corpus, shots_per_class=1)
@@ -91,7 +97,9 @@ def test_the_shot_list_is_saved_in_the_runs_log_folder(small_corpus, tmp_path):
         batch_size=8, adaptation_speakers=1, shots_per_class=2,
     )  # fmt: skip
     model = EmotionRecognizer(CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=4, head_hidden=0)
-    trainer = L.Trainer(max_steps=1, log_every_n_steps=1, default_root_dir=tmp_path, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        max_steps=1, log_every_n_steps=1, default_root_dir=tmp_path, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+    )
     trainer.fit(model, datamodule=dm)
     saved = read_manifest(tmp_path / "lightning_logs" / "version_0" / "shots.jsonl")
     assert [(u.path, u.label, u.speaker) for u in saved] == [(u.path, u.label, u.speaker) for u in dm.shots]
@@ -100,7 +108,23 @@ def test_the_shot_list_is_saved_in_the_runs_log_folder(small_corpus, tmp_path):
 # URDU as released: speaker -> utterances per class (29 speaker ids; no speaker has all four emotions).
 URDU_SPEAKERS = {
     "angry": {"SM1": 22, "SM2": 28, "SM3": 2, "SM4": 48},
-    "happy": {"SF1": 12, "SF2": 2, "SF3": 2, "SF4": 4, "SF5": 4, "SF6": 14, "SF7": 6, "SF8": 2, "SM17": 2, "SM18": 2, "SM19": 2, "SM3": 2, "SM5": 8, "SM6": 10, "SM7": 28},
+    "happy": {
+        "SF1": 12,
+        "SF2": 2,
+        "SF3": 2,
+        "SF4": 4,
+        "SF5": 4,
+        "SF6": 14,
+        "SF7": 6,
+        "SF8": 2,
+        "SM17": 2,
+        "SM18": 2,
+        "SM19": 2,
+        "SM3": 2,
+        "SM5": 8,
+        "SM6": 10,
+        "SM7": 28,
+    },
     "neutral": {"SF9": 4, "SM20": 10, "SM21": 4, "SM22": 2, "SM3": 8, "SM5": 72},
     "sad": {"SF10": 2, "SF11": 4, "SM23": 6, "SM24": 38, "SM25": 40, "SM26": 2, "SM27": 4, "SM6": 4},
 }
@@ -128,7 +152,13 @@ def test_a_draw_never_drops_a_class_the_set_aside_speakers_lack():
     target = urdu_like()
     for seed in range(8):
         adaptation, _ = adaptation_split(target, 2, seed)
-        with pytest.raises(ManifestError, match=r"shots_per_class=2: the 2 adaptation speaker\(s\) of urdu \(ur\) \(.+\) have angry \d+, happy \d+, neutral \d+, sad \d+ utterances, too few of .*adaptation_speakers: cover"):
+        with pytest.raises(
+            ManifestError,
+            match=(
+                r"shots_per_class=2: the 2 adaptation speaker\(s\) of urdu \(ur\) \(.+\) have angry \d+, happy \d+, "
+                r"neutral \d+, sad \d+ utterances, too few of .*adaptation_speakers: cover"
+            ),
+        ):
             draw_shots(adaptation, per_class=2, seed=seed, population=target)
     with pytest.raises(ManifestError, match="too few of"):
         draw_shots([u for u in target if u.label != "sad"], per_class=1, population=target)

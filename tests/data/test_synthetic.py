@@ -166,9 +166,7 @@ def test_synth_command_writes_a_corpus(tmp_path):
     out = tmp_path / "cli"
     args = ["synth", "--out", str(out), "--languages", "it", "--speakers", "1", "--sentences", "1", "--seed", "3"]
     args += ["--noise-floor-db", "50", "55"]
-    result = subprocess.run(
-        [sys.executable, "-m", "ser_lightning.data", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-m", "ser_lightning.data", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"Wrote {len(EMOTIONS)} utterances to {out}" in result.stdout
     utterances = read_manifest(out / "manifest.jsonl")

@@ -22,8 +22,10 @@ def config(backbone: str, pretrained: bool | None, k: int, seed: int, sources: l
     return {
         "seed_everything": seed,
         "model": {"backbone": {"class_path": class_path, "init_args": init_args}, "lr_head": 1e-3},
-        "data": {"class_path": "ser_lightning.data.CrossLingualDataModule", "init_args": {
-            "sources": [corpus(sources)], "targets": [corpus(targets)], "seed": seed, "shots_per_class": k, "test_snrs": [None, 10, 0]}},
+        "data": {
+            "class_path": "ser_lightning.data.CrossLingualDataModule",
+            "init_args": {"sources": [corpus(sources)], "targets": [corpus(targets)], "seed": seed, "shots_per_class": k, "test_snrs": [None, 10, 0]},
+        },
     }
 
 
@@ -44,7 +46,11 @@ def record(name: str, backbone: str, pretrained: bool | None, k: int, seed: int,
 @pytest.fixture
 def records() -> list[RunRecord]:
     out = []
-    for backbone, pretrained, base in (("facebook/wav2vec2-base", True, 0.6), ("facebook/wav2vec2-base", False, 0.4), ("microsoft/wavlm-base-plus", True, 0.7)):
+    for backbone, pretrained, base in (
+        ("facebook/wav2vec2-base", True, 0.6),
+        ("facebook/wav2vec2-base", False, 0.4),
+        ("microsoft/wavlm-base-plus", True, 0.7),
+    ):
         for k in (0, 5):
             for seed, jitter in ((0, -0.02), (1, 0.0), (2, 0.02)):
                 target = base - 0.2 + 0.02 * k + jitter
@@ -64,8 +70,19 @@ def test_metric_keys_give_metric_group_and_snr():
 
 def test_study_fields_come_from_the_resolved_config():
     fields = study_fields(config("facebook/wav2vec2-xls-r-300m", False, 5, 3, ["en", "de"], ["ur"]))
-    assert fields == {"backbone": "wav2vec2-xls-r-300m", "pretrained": False, "train": "en+de", "test": "ur", "k": 5, "seed": 3, "split_seed": 3, "test_snrs": [None, 10, 0]}
-    registry_names = study_fields({"data": {"class_path": "x.CrossCorpusDataModule", "init_args": {"sources": ["iemocap", "emodb"], "targets": ["urdu"]}}})
+    assert fields == {
+        "backbone": "wav2vec2-xls-r-300m",
+        "pretrained": False,
+        "train": "en+de",
+        "test": "ur",
+        "k": 5,
+        "seed": 3,
+        "split_seed": 3,
+        "test_snrs": [None, 10, 0],
+    }
+    registry_names = study_fields(
+        {"data": {"class_path": "x.CrossCorpusDataModule", "init_args": {"sources": ["iemocap", "emodb"], "targets": ["urdu"]}}}
+    )
     assert registry_names["train"] == "iemocap+emodb" and registry_names["test"] == "urdu" and registry_names["k"] == 0
 
 
@@ -122,7 +139,14 @@ def test_plots_show_what_the_sweep_varies(records, tmp_path):
 
 
 def test_results_files_round_trip(tmp_path):
-    path = write_results(tmp_path / "logs", "fit", "best.ckpt", {"test/ua": 0.5, "test/ua/ur": 0.25}, {"all": {"ua": 0.5, "n": 10}}, config("m/x", True, 0, 0, ["en"], ["ur"]))
+    path = write_results(
+        tmp_path / "logs",
+        "fit",
+        "best.ckpt",
+        {"test/ua": 0.5, "test/ua/ur": 0.25},
+        {"all": {"ua": 0.5, "n": 10}},
+        config("m/x", True, 0, 0, ["en"], ["ur"]),
+    )
     (record,) = load_records([("r", {"seed": "0"}, path)])
     assert record.results["study"]["train"] == "en" and record.results["metrics"]["test/ua/ur"] == 0.25
     (tmp_path / "broken.json").write_text("{")

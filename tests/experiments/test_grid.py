@@ -18,13 +18,18 @@ def write_sweep(path: Path, **content) -> Path:
 
 
 def test_grid_is_the_product_of_axes_and_zipped_axes_vary_together(tmp_path):
-    sweep = load_sweep(write_sweep(
-        tmp_path / "s.yaml",
-        overrides={"trainer.max_epochs": 2},
-        grid={"data.init_args.shots_per_class": [0, 5], "backbone": {"cnn": {"config": "backbones/cnn_lstm.yaml"}, "xlsr": {"config": ["backbones/xlsr.yaml"], "model.lr_backbone": 3e-5}}},
-        zip={"seed_everything": [0, 1, 2], "data.init_args.seed": [10, 11, 12]},
-        names={"data.init_args.shots_per_class": "k"},
-    ))
+    sweep = load_sweep(
+        write_sweep(
+            tmp_path / "s.yaml",
+            overrides={"trainer.max_epochs": 2},
+            grid={
+                "data.init_args.shots_per_class": [0, 5],
+                "backbone": {"cnn": {"config": "backbones/cnn_lstm.yaml"}, "xlsr": {"config": ["backbones/xlsr.yaml"], "model.lr_backbone": 3e-5}},
+            },
+            zip={"seed_everything": [0, 1, 2], "data.init_args.seed": [10, 11, 12]},
+            names={"data.init_args.shots_per_class": "k"},
+        )
+    )
     specs = expand(sweep, cwd=tmp_path)
     assert len(specs) == 2 * 2 * 3
     assert [spec.name for spec in specs[:4]] == [
@@ -49,15 +54,24 @@ def test_grid_is_the_product_of_axes_and_zipped_axes_vary_together(tmp_path):
 
 
 def test_run_names_are_filesystem_safe_unique_and_bounded():
-    assert run_name([("backbone", "facebook/wav2vec2-base"), ("snrs", "null+20"), ("lr", "1e-05")]) == "backbone=facebook-wav2vec2-base,snrs=null+20,lr=1e-05"
+    assert (
+        run_name([("backbone", "facebook/wav2vec2-base"), ("snrs", "null+20"), ("lr", "1e-05")])
+        == "backbone=facebook-wav2vec2-base,snrs=null+20,lr=1e-05"
+    )
     assert run_name([]) == "run"
     long_a, long_b = run_name([("x", "a" * 200 + "1")]), run_name([("x", "a" * 200 + "2")])
     assert len(long_a) == 120 and long_a != long_b
 
 
 def test_axis_names_are_the_shortest_unique_suffix(tmp_path):
-    sweep = load_sweep(write_sweep(tmp_path / "s.yaml", grid={"data.init_args.seed": [0], "model.init_args.seed": [1], "model.init_args.lr_head": [1e-3]}))
-    assert short_names(sweep.axes, {}) == {"data.init_args.seed": "data.seed", "model.init_args.seed": "model.seed", "model.init_args.lr_head": "lr_head"}
+    sweep = load_sweep(
+        write_sweep(tmp_path / "s.yaml", grid={"data.init_args.seed": [0], "model.init_args.seed": [1], "model.init_args.lr_head": [1e-3]})
+    )
+    assert short_names(sweep.axes, {}) == {
+        "data.init_args.seed": "data.seed",
+        "model.init_args.seed": "model.seed",
+        "model.init_args.lr_head": "lr_head",
+    }
 
 
 @pytest.mark.parametrize(
@@ -82,8 +96,11 @@ def test_covering_sample_parses_every_label_once_not_every_run(tmp_path):
     specs = expand(sweep, cwd=tmp_path)
     sample = covering_sample(specs)
     assert len(sample) < len(specs) == 18
-    assert {(axis, label) for spec in specs for axis, label in spec.point.items()} == {(a, l) for spec in sample for a, l in spec.point.items()}
-    assert cli_error("usage: ...\nerror: Parser key \"model.lr_head\":\n  Expected a float. Got value: x\n") == 'error: Parser key "model.lr_head": Expected a float. Got value: x'
+    assert {(axis, label) for spec in specs for axis, label in spec.point.items()} == {(a, v) for spec in sample for a, v in spec.point.items()}
+    assert (
+        cli_error('usage: ...\nerror: Parser key "model.lr_head":\n  Expected a float. Got value: x\n')
+        == 'error: Parser key "model.lr_head": Expected a float. Got value: x'
+    )
 
 
 def test_shipped_sweeps_expand_to_their_study_sizes(tmp_path):

@@ -38,7 +38,11 @@ def test_a_failed_run_is_reported_and_the_others_finish_then_finished_runs_are_s
     log = Path(failed["log"])
     assert log == tmp_path / "out" / "runs" / "variant=broken" / "run.log" and "Traceback" in log.read_text()
     assert any("variant=broken: FAILED" in line for line in lines) and any(str(log) in line for line in lines)
-    assert {n: s.state for n, s in status(sweep, report=lines.append).items()} == {"variant=broken": "failed", "variant=a": "done", "variant=b": "done"}
+    assert {n: s.state for n, s in status(sweep, report=lines.append).items()} == {
+        "variant=broken": "failed",
+        "variant=a": "done",
+        "variant=b": "done",
+    }
 
     done = RunFolder(tmp_path / "out" / "runs" / "variant=a")
     results = json.loads(done.results.read_text())
@@ -90,7 +94,10 @@ def test_slurm_submission_carries_the_sweeps_resources(small_corpus, tmp_path, m
     monkeypatch.chdir(tmp_path)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool, body in {"srun": "exit 0", "sbatch": f'for last; do :; done\ncp "$last" {tmp_path}/submitted.sh\necho "Submitted batch job 4242"'}.items():
+    for tool, body in {
+        "srun": "exit 0",
+        "sbatch": f'for last; do :; done\ncp "$last" {tmp_path}/submitted.sh\necho "Submitted batch job 4242"',
+    }.items():
         (bin_dir / tool).write_text(f"#!/bin/sh\n{body}\n")
         (bin_dir / tool).chmod(stat.S_IRWXU)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")

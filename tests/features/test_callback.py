@@ -10,7 +10,7 @@ from transformers import AutoConfig, AutoModel
 
 from ser_lightning.data.dataset import UtteranceDataset
 from ser_lightning.features import FeatureCache
-from ser_lightning.models import AttentiveStatisticsPooling, CNNLSTM, EmotionRecognizer, HFBackbone, WeightedLayerPooling
+from ser_lightning.models import CNNLSTM, AttentiveStatisticsPooling, EmotionRecognizer, HFBackbone, WeightedLayerPooling
 
 from ..models.tiny import TINY_WAV2VEC2
 from .conftest import datamodule, probe

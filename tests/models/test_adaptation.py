@@ -28,7 +28,9 @@ def datamodule(root, **kwargs) -> CrossLingualDataModule:
 
 
 def model(num_classes: int = 4, label_names=("angry", "happy", "neutral", "sad"), **kwargs) -> EmotionRecognizer:
-    return EmotionRecognizer(CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=num_classes, label_names=list(label_names), head_hidden=8, **kwargs)
+    return EmotionRecognizer(
+        CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=num_classes, label_names=list(label_names), head_hidden=8, **kwargs
+    )
 
 
 def trainer(tmp_path: Path | None = None, **kwargs) -> L.Trainer:

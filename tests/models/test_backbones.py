@@ -121,7 +121,9 @@ def test_an_unknown_finetune_mode_or_layer_count_is_refused():
 
 
 def test_a_text_model_is_refused_with_a_clear_message(tmp_path):
-    AutoModel.from_config(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8)).save_pretrained(tmp_path / "bert")
+    AutoModel.from_config(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8)).save_pretrained(
+        tmp_path / "bert"
+    )
     with pytest.raises(ValueError, match="wav2vec2 family"):
         HFBackbone(str(tmp_path / "bert"))
 

@@ -37,7 +37,9 @@ def test_optimizer_has_separate_learning_rates_and_warms_up():
 @pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
 def test_time_limited_training_without_epoch_count_uses_a_constant_schedule():
     model = tiny_model(warmup=0.1)
-    trainer = L.Trainer(max_epochs=-1, max_time={"seconds": 2}, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer = L.Trainer(
+        max_epochs=-1, max_time={"seconds": 2}, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
     trainer.fit(model, batches())
     assert trainer.global_step > 0
     assert trainer.optimizers[0].param_groups[0]["lr"] == model.hparams.lr_head
@@ -63,7 +65,9 @@ def test_a_non_finite_loss_stops_training_naming_the_batch_files():
     model = tiny_model()
     with torch.no_grad():
         model.head[-1].bias[0] = float("nan")  # as weights become after one step on a NaN sample
-    trainer = L.Trainer(max_steps=3, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        max_steps=3, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+    )
     with pytest.raises(FloatingPointError, match=r"loss is nan at step 0 .* held clip0.wav, clip1.wav, clip2.wav, clip3.wav"):
         trainer.fit(model, DataLoader(items, batch_size=4, collate_fn=collate_utterances))
 

@@ -58,7 +58,19 @@ def test_a_checkpoint_predicts_without_the_base_model_folder_or_the_hub(kind, sm
         assert reloaded.backbone.use_attention_mask is True and reloaded.backbone.normalize is True
 
     files = new_audio(tmp_path / "new", small_corpus)
-    main(["predict", "--ckpt_path", str(ckpt), "--data", "ser_lightning.data.AudioFiles", "--data.files", str(tmp_path / "new"), "--predictions.output", "p.jsonl"])
+    main(
+        [
+            "predict",
+            "--ckpt_path",
+            str(ckpt),
+            "--data",
+            "ser_lightning.data.AudioFiles",
+            "--data.files",
+            str(tmp_path / "new"),
+            "--predictions.output",
+            "p.jsonl",
+        ]
+    )
     lines = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert [line["path"] for line in lines] == files
     cli = main(["test", "--config", str(config), "--ckpt_path", str(ckpt)])  # the config still names the vanished folder

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from ..labels import native_labels, native_word
-
-from ..manifest import ManifestError, Utterance, deduplicate
 from ..audio import AudioError
+from ..labels import native_labels, native_word
+from ..manifest import ManifestError, Utterance, deduplicate
 from ..probe_cache import cached_probes, cached_sample_checks, probe_cache_file
 
 
@@ -84,7 +84,9 @@ class Corpus(ABC):
         """The corpus's own emotion words (the ``native`` label space); real corpora read them from their code table."""
         return native_labels(self.name)
 
-    def load(self, check_audio: bool = True, check_samples: bool = False, min_seconds: float = 0.0, faults: dict[str, str] | None = None) -> list[Utterance]:
+    def load(
+        self, check_audio: bool = True, check_samples: bool = False, min_seconds: float = 0.0, faults: dict[str, str] | None = None
+    ) -> list[Utterance]:
         """Parsed, de-duplicated, language-filtered utterances; with ``check_audio`` every file's header is read (durations filled).
 
         ``check_samples`` also decodes every file once (cached) and checks its samples (NaN/Inf, unscaled
@@ -120,7 +122,9 @@ class Corpus(ABC):
             if utt.duration < min_seconds:
                 found_faults[utt.path] = f"Audio file {utt.path} is {utt.duration:.3f} s long, shorter than the {min_seconds:g} s the model needs"
         if check_samples:
-            found_faults |= cached_sample_checks([u.path for u in checked if u.path not in found_faults], probe_cache_file(kind, self.root, "samples"))
+            found_faults |= cached_sample_checks(
+                [u.path for u in checked if u.path not in found_faults], probe_cache_file(kind, self.root, "samples")
+            )
         if found_faults and faults is None:
             raise AudioError(describe_faults(found_faults))
         if faults is not None:

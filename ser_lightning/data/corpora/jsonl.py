@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..manifest import ManifestError, Utterance, check_inside, read_manifest, utterance_from_dict
 from .base import Corpus
@@ -29,7 +29,10 @@ def read_table(path: Path, columns: Mapping[str, str], defaults: Mapping[str, st
         renamed = {column: field for field, column in columns.items()}
         utterances = []
         for number, row in enumerate(reader, start=2):
-            record = {**defaults, **{renamed.get(column, column): value for column, value in row.items() if column is not None and value not in (None, "")}}
+            record = {
+                **defaults,
+                **{renamed.get(column, column): value for column, value in row.items() if column is not None and value not in (None, "")},
+            }
             utterances.append(utterance_from_dict(record, base_dir or path.parent, source=f"{path}:{number}"))
     return utterances
 

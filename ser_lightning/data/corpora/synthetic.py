@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from lightning.pytorch.utilities import rank_zero_info
 
@@ -103,5 +103,7 @@ class SyntheticCorpus(Corpus):
 
     def parse(self) -> list[Utterance]:
         if not self.manifest_path.is_file():
-            raise ManifestError(f"No synthetic corpus at {self.root}; run the DataModule's prepare_data or `python -m ser_lightning.data synth --out {self.root}`.")
+            raise ManifestError(
+                f"No synthetic corpus at {self.root}; run the DataModule's prepare_data or `python -m ser_lightning.data synth --out {self.root}`."
+            )
         return read_manifest(self.manifest_path)

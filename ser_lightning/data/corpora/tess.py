@@ -34,7 +34,12 @@ class TESS(Corpus):
     language = "en"
 
     def parse(self) -> list[Utterance]:
-        root = locate(self.root, "TESS", lambda f: bool(matching_subfolders(f, _FOLDER)), "folders OAF_<emotion>/ and YAF_<emotion>/ with files like OAF_back_angry.wav")
+        root = locate(
+            self.root,
+            "TESS",
+            lambda f: bool(matching_subfolders(f, _FOLDER)),
+            "folders OAF_<emotion>/ and YAF_<emotion>/ with files like OAF_back_angry.wav",
+        )
         utterances = []
         for folder in matching_subfolders(root, _FOLDER):
             speaker = folder.name.split("_", 1)[0].upper()

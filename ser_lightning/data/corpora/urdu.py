@@ -35,7 +35,9 @@ class URDU(Corpus):
     language = "ur"
 
     def parse(self) -> list[Utterance]:
-        root = locate(self.root, "URDU", lambda f: bool(_emotion_folders(f)), "emotion folders Angry/ Happy/ Neutral/ Sad/ with files like SM1_F1_A01.wav")
+        root = locate(
+            self.root, "URDU", lambda f: bool(_emotion_folders(f)), "emotion folders Angry/ Happy/ Neutral/ Sad/ with files like SM1_F1_A01.wav"
+        )
         utterances = []
         for folder in _emotion_folders(root):
             label = native_word(self.name, folder.name, folder)
@@ -45,5 +47,14 @@ class URDU(Corpus):
                     self.skip(path, "not a URDU file name (<speaker>_<file>_<emotion><index>.wav, e.g. SM1_F1_A01.wav): no speaker")
                     continue
                 speaker, gender, file, _ = match.groups()
-                utterances.append(Utterance(str(path), label, speaker.upper(), self.language, self.name, extra={"code": folder.name, "gender": gender.lower(), "file": file.upper()}))
+                utterances.append(
+                    Utterance(
+                        str(path),
+                        label,
+                        speaker.upper(),
+                        self.language,
+                        self.name,
+                        extra={"code": folder.name, "gender": gender.lower(), "file": file.upper()},
+                    )
+                )
         return utterances

@@ -20,10 +20,18 @@ STUDY = ("iemocap", "emodb", "emovo", "urdu")
 @pytest.mark.parametrize("name", sorted(CORPUS_DATAMODULES))
 def test_corpus_datamodule_fits_and_tests_with_auto_class_weights(trees, name):
     dm = CORPUS_DATAMODULES[name](root=str(trees[name]), fold=1, batch_size=4, seed=3)
-    model = EmotionRecognizer(CNNLSTM(n_mels=16, channels=(4,), lstm_hidden=8), num_classes=dm.num_classes, label_names=dm.label_names, head_hidden=8, class_weights="auto")
+    model = EmotionRecognizer(
+        CNNLSTM(n_mels=16, channels=(4,), lstm_hidden=8), num_classes=dm.num_classes, label_names=dm.label_names, head_hidden=8, class_weights="auto"
+    )
     trainer = L.Trainer(
-        max_epochs=1, limit_train_batches=2, limit_val_batches=1, accelerator="cpu",
-        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
     )
     trainer.fit(model, datamodule=dm)
     assert trainer.global_step == 2 and dm.label_names == ["angry", "happy", "neutral", "sad"]
@@ -45,15 +53,24 @@ def test_cross_lingual_study_fit_with_the_four_corpora(trees, tmp_path, monkeypa
     base = {
         "seed_everything": 0,
         "trainer": {
-            "max_epochs": 1, "limit_train_batches": 3, "accelerator": "cpu", "enable_progress_bar": False, "log_every_n_steps": 1,
+            "max_epochs": 1,
+            "limit_train_batches": 3,
+            "accelerator": "cpu",
+            "enable_progress_bar": False,
+            "log_every_n_steps": 1,
             "logger": {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": "logs", "name": "study"}},
         },
-        "model": {"backbone": {"class_path": "ser_lightning.models.CNNLSTM", "init_args": {"n_mels": 16, "channels": [4], "lstm_hidden": 8}}, "head_hidden": 8},
+        "model": {
+            "backbone": {"class_path": "ser_lightning.models.CNNLSTM", "init_args": {"n_mels": 16, "channels": [4], "lstm_hidden": 8}},
+            "head_hidden": 8,
+        },
         "data": {"class_path": "ser_lightning.data.SyntheticDataModule", "init_args": {"batch_size": 8}},  # replaced by study/corpora.yaml
     }
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
     roots = json.dumps({name: str(trees[name]) for name in STUDY})
-    cli = main(["fit", "--config", "base.yaml", "--config", "study/corpora.yaml", "--config", "study/target_urdu.yaml", "--data.init_args.roots", roots])
+    cli = main(
+        ["fit", "--config", "base.yaml", "--config", "study/corpora.yaml", "--config", "study/target_urdu.yaml", "--data.init_args.roots", roots]
+    )
 
     dm = cli.datamodule
     assert [c.name for c in dm.corpora] == ["iemocap", "emodb", "emovo"] and [c.name for c in dm.targets] == ["urdu"]

@@ -26,8 +26,21 @@ def test_iemocap_categorical4_merges_excited_into_happy_and_drops_the_rest(trees
 @pytest.mark.parametrize(
     ("neutral", "expected"),
     [
-        ("drop", {"angry": "negative", "sad": "negative", "fear": "negative", "disgust": "negative", "boredom": "negative",
-                  "frustrated": "negative", "happy": "positive", "excited": "positive", "pleasant_surprise": "positive", "calm": "positive"}),
+        (
+            "drop",
+            {
+                "angry": "negative",
+                "sad": "negative",
+                "fear": "negative",
+                "disgust": "negative",
+                "boredom": "negative",
+                "frustrated": "negative",
+                "happy": "positive",
+                "excited": "positive",
+                "pleasant_surprise": "positive",
+                "calm": "positive",
+            },
+        ),
         ("positive", {"neutral": "positive", "happy": "positive", "sad": "negative"}),
         ("negative", {"neutral": "negative", "happy": "positive", "angry": "negative"}),
     ],
@@ -63,7 +76,15 @@ def test_native_space_is_the_union_of_the_corpora_s_own_words(trees):
     dm = SERDataModule(corpora=[EmoDB(str(trees["emodb"])), IEMOCAP(str(trees["iemocap"]))], label_space="native")
     assert dm.label_names == sorted({*native_labels("emodb"), *native_labels("iemocap")})
     assert "boredom" in dm.label_names and "excited" in dm.label_names and "no_agreement" not in dm.label_names
-    assert EmoDBDataModule(root=str(trees["emodb"]), label_space="native").label_names == ["angry", "boredom", "disgust", "fear", "happy", "neutral", "sad"]
+    assert EmoDBDataModule(root=str(trees["emodb"]), label_space="native").label_names == [
+        "angry",
+        "boredom",
+        "disgust",
+        "fear",
+        "happy",
+        "neutral",
+        "sad",
+    ]
 
 
 def test_a_mapping_extends_a_named_space_and_label_names_make_a_custom_one():

@@ -25,15 +25,34 @@ def test_manifest_command_writes_mapped_probed_records(trees, tmp_path, capsys):
     first = next(r for r in records if r["path"].endswith("03a01Wa.wav"))
     assert first == {
         "path": str(trees["emodb"] / "wav" / "03a01Wa.wav"),  # outside the manifest's folder: absolute
-        "label": "angry", "speaker": "03", "language": "de", "corpus": "emodb",
-        "duration": pytest.approx(0.3), "sample_rate": 16000, "extra": {"code": "W", "gender": "m", "text": "a01"},
+        "label": "angry",
+        "speaker": "03",
+        "language": "de",
+        "corpus": "emodb",
+        "duration": pytest.approx(0.3),
+        "sample_rate": 16000,
+        "extra": {"code": "W", "gender": "m", "text": "a01"},
     }
     assert all(Path(r["path"]).is_absolute() for r in records) and {r["label"] for r in records} == {"angry", "happy", "neutral", "sad"}
 
 
 def test_manifest_paths_under_the_output_folder_are_relative(tmp_path, capsys):
     root = make_savee(tmp_path)
-    main(["manifest", "--corpus", "savee", "--root", str(root), "--label-space", "binary_valence", "--neutral-valence", "positive", "--out", str(tmp_path / "savee.jsonl")])
+    main(
+        [
+            "manifest",
+            "--corpus",
+            "savee",
+            "--root",
+            str(root),
+            "--label-space",
+            "binary_valence",
+            "--neutral-valence",
+            "positive",
+            "--out",
+            str(tmp_path / "savee.jsonl"),
+        ]
+    )
     records = [json.loads(line) for line in (tmp_path / "savee.jsonl").read_text().splitlines()]
     assert records[0]["path"] == "savee_AudioData/AudioData/DC/a01.wav" and records[0]["label"] == "negative"
     assert sum(r["label"] == "positive" for r in records) == 4 * 3  # happy + two neutral per speaker
@@ -67,10 +86,23 @@ def test_manifest_command_reports_a_wrong_root_without_a_traceback(tmp_path, cap
 def test_csv_manifest_with_a_column_mapping(tmp_path):
     for name in ("a.wav", "b.wav", "c.wav"):
         wav(tmp_path / "audio" / name, 16000)
-    (tmp_path / "labels.csv").write_text("file,emotion,actor,lang,gender\naudio/a.wav,angry,s1,ur,f\naudio/b.wav,sad,s2,ur,m\naudio/c.wav,happy,s3,ur,f\n")
-    corpus = ManifestCorpus(str(tmp_path / "labels.csv"), columns={"path": "file", "label": "emotion", "speaker": "actor", "language": "lang"}, defaults={"corpus": "mine"})
+    (tmp_path / "labels.csv").write_text(
+        "file,emotion,actor,lang,gender\naudio/a.wav,angry,s1,ur,f\naudio/b.wav,sad,s2,ur,m\naudio/c.wav,happy,s3,ur,f\n"
+    )
+    corpus = ManifestCorpus(
+        str(tmp_path / "labels.csv"),
+        columns={"path": "file", "label": "emotion", "speaker": "actor", "language": "lang"},
+        defaults={"corpus": "mine"},
+    )
     first = corpus.parse()[0]
-    assert (first.path, first.label, first.speaker, first.language, first.corpus, first.extra) == (str(tmp_path / "audio" / "a.wav"), "angry", "s1", "ur", "mine", {"gender": "f"})
+    assert (first.path, first.label, first.speaker, first.language, first.corpus, first.extra) == (
+        str(tmp_path / "audio" / "a.wav"),
+        "angry",
+        "s1",
+        "ur",
+        "mine",
+        {"gender": "f"},
+    )
     assert corpus.native_labels() == ("angry", "happy", "sad")
     loaded = corpus.load()
     assert [u.duration for u in loaded] == pytest.approx([0.3] * 3)
@@ -85,7 +117,9 @@ def test_csv_manifest_with_a_column_mapping(tmp_path):
 def test_jsonl_manifest_takes_the_same_mapping(tmp_path):
     wav(tmp_path / "x.wav", 16000)
     (tmp_path / "m.jsonl").write_text(json.dumps({"wav": "x.wav", "emotion": "sad", "spk": "7"}) + "\n")
-    (utt,) = ManifestCorpus(str(tmp_path / "m.jsonl"), columns={"path": "wav", "label": "emotion", "speaker": "spk"}, defaults={"language": "de", "corpus": "c"}).parse()
+    (utt,) = ManifestCorpus(
+        str(tmp_path / "m.jsonl"), columns={"path": "wav", "label": "emotion", "speaker": "spk"}, defaults={"language": "de", "corpus": "c"}
+    ).parse()
     assert (utt.path, utt.label, utt.speaker, utt.language) == (str(tmp_path / "x.wav"), "sad", "7", "de")
 
 

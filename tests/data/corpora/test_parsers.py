@@ -45,7 +45,16 @@ def test_iemocap_records(trees):
     ]
     first = next(u for u in utterances if u.path.endswith("Ses03F_impro01_M001.wav"))
     assert first.speaker == "Ses03M" and first.label == "sad"
-    assert first.extra == {"code": "sad", "gender": "m", "session": 3, "improvised": True, "dialog": "Ses03F_impro01", "valence": 2.5, "activation": 3.0, "dominance": 3.5}
+    assert first.extra == {
+        "code": "sad",
+        "gender": "m",
+        "session": 3,
+        "improvised": True,
+        "dialog": "Ses03F_impro01",
+        "valence": 2.5,
+        "activation": 3.0,
+        "dominance": 3.5,
+    }
     assert sorted({u.speaker for u in utterances}) == [f"Ses0{n}{g}" for n in range(1, 6) for g in "FM"]
     assert all(Path(u.path).is_file() and "/sentences/wav/" in u.path for u in utterances)  # no dialogue WAVs, no hidden files
 
@@ -122,7 +131,14 @@ def test_ravdess_records_skip_song_and_duplicates(trees):
         ("03-01-08-02-01-01-01.wav", "surprise", "m", "strong"),
     ]
     actor2 = next(u for u in utterances if u.path.endswith("03-01-04-02-02-02-02.wav"))
-    assert actor2.speaker == "02" and actor2.extra == {"code": "04", "gender": "f", "channel": "speech", "intensity": "strong", "statement": "02", "repetition": "02"}
+    assert actor2.speaker == "02" and actor2.extra == {
+        "code": "04",
+        "gender": "f",
+        "channel": "speech",
+        "intensity": "strong",
+        "statement": "02",
+        "repetition": "02",
+    }
     with_song = RAVDESS(str(trees["ravdess"]), include_song=True).parse()
     songs = sorted((Path(u.path).name, u.label, u.extra["channel"]) for u in with_song if u.extra["channel"] == "song")
     assert songs == [("03-02-03-01-01-01-01.wav", "happy", "song"), ("03-02-03-01-01-01-02.wav", "happy", "song")]
@@ -150,8 +166,14 @@ def test_savee_records_in_both_layouts(trees, tmp_path, layout):
     utterances = SAVEE(str(root)).parse()
     assert len(utterances) == 32 and Counter(u.speaker for u in utterances) == {"DC": 8, "JE": 8, "JK": 8, "KL": 8}
     assert sorted((u.label, u.extra["code"], u.extra["sentence"]) for u in utterances if u.speaker == "JK") == [
-        ("angry", "a", "01"), ("disgust", "d", "01"), ("fear", "f", "01"), ("happy", "h", "01"),
-        ("neutral", "n", "01"), ("neutral", "n", "02"), ("sad", "sa", "01"), ("surprise", "su", "01"),
+        ("angry", "a", "01"),
+        ("disgust", "d", "01"),
+        ("fear", "f", "01"),
+        ("happy", "h", "01"),
+        ("neutral", "n", "01"),
+        ("neutral", "n", "02"),
+        ("sad", "sa", "01"),
+        ("surprise", "su", "01"),
     ]
     assert {u.extra["gender"] for u in utterances} == {"m"} and {u.language for u in utterances} == {"en"}
 
@@ -160,7 +182,14 @@ def test_tess_records_despite_folder_spellings(trees):
     corpus = TESS(str(trees["tess"].parent))  # the download folder: the data folder is found one level down
     utterances = corpus.parse()
     assert len(utterances) == 55 and Counter(u.speaker for u in utterances) == {"OAF": 26, "YAF": 29} and not corpus.skipped
-    assert Counter(u.label for u in utterances if u.speaker == "OAF") == {"angry": 4, "fear": 5, "happy": 4, "neutral": 5, "pleasant_surprise": 4, "sad": 4}
+    assert Counter(u.label for u in utterances if u.speaker == "OAF") == {
+        "angry": 4,
+        "fear": 5,
+        "happy": 4,
+        "neutral": 5,
+        "pleasant_surprise": 4,
+        "sad": 4,
+    }
     odd = {Path(u.path).name: (u.speaker, u.label) for u in utterances if u.extra["word"] in ("bite", "germ", "food")}
     assert odd == {"OA_bite_neutral.wav": ("OAF", "neutral"), "YAF_germ_angry.wav": ("YAF", "angry"), "OAF_food_fear.wav": ("OAF", "fear")}
     loaded = {Path(u.path).name: u.sample_rate for u in corpus.load(check_samples=True) if u.extra["word"] in ("germ", "food")}
@@ -254,7 +283,7 @@ def test_an_unknown_code_or_name_is_skipped_with_its_reason_or_refused_when_stri
     wav(tmp_path / relative, 16000)
     corpus = CORPORA[name.split("_")[0]](str(tmp_path))
     assert corpus.parse() == [] and len(corpus.skipped) == 1
-    (path, reason), = corpus.skipped.items()
+    ((path, reason),) = corpus.skipped.items()
     assert named in path and reason
     with pytest.raises(ManifestError, match=f"{named}.*set strict: false to skip such files|{named}.*unknown"):
         CORPORA[name.split("_")[0]](str(tmp_path), strict=True).parse()
@@ -263,7 +292,9 @@ def test_an_unknown_code_or_name_is_skipped_with_its_reason_or_refused_when_stri
 def test_an_unknown_iemocap_code_names_the_label_file_and_line(tmp_path):
     table = tmp_path / "Session1" / "dialog" / "EmoEvaluation" / "Ses01F_impro01.txt"
     table.parent.mkdir(parents=True)
-    table.write_text("% header\n\n[1.0000 - 2.0000]\tSes01F_impro01_F000\tneu\t[2.5, 2.5, 2.5]\n[3.0000 - 4.0000]\tSes01F_impro01_M000\tjoy\t[2.5, 2.5, 2.5]\n")
+    table.write_text(
+        "% header\n\n[1.0000 - 2.0000]\tSes01F_impro01_F000\tneu\t[2.5, 2.5, 2.5]\n[3.0000 - 4.0000]\tSes01F_impro01_M000\tjoy\t[2.5, 2.5, 2.5]\n"
+    )
     with pytest.raises(ManifestError, match=r"Ses01F_impro01\.txt:4: unknown iemocap emotion code 'joy'"):
         IEMOCAP(str(tmp_path), strict=True).parse()
     corpus = IEMOCAP(str(tmp_path))

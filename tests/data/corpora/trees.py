@@ -41,7 +41,16 @@ def junk(path: Path) -> Path:
 
 IEMOCAP_HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
 # per session: the improvised dialog's utterances (suffix, code); session 1 adds a scripted dialog and the odd codes
-IEMOCAP_IMPRO = [("F000", "neu"), ("M000", "ang"), ("F001", "exc"), ("M001", "sad"), ("F002", "hap"), ("M002", "neu"), ("F003", "sad"), ("M003", "fru")]
+IEMOCAP_IMPRO = [
+    ("F000", "neu"),
+    ("M000", "ang"),
+    ("F001", "exc"),
+    ("M001", "sad"),
+    ("F002", "hap"),
+    ("M002", "neu"),
+    ("F003", "sad"),
+    ("M003", "fru"),
+]
 IEMOCAP_SCRIPT = [("F000", "ang"), ("M000", "xxx"), ("F001", "oth"), ("M001", "sur")]
 
 
@@ -126,12 +135,31 @@ def make_emovo(base: Path, nest: str = "EMOVO") -> Path:
 
 # (folder, file name): SM5 holds many files, others 1-3, as in the real corpus
 URDU_FILES = [
-    ("Angry", "SM1_F1_A01.wav"), ("Angry", "SM1_F2_A02.wav"), ("Angry", "SM1_F3_A03.wav"), ("Angry", "SM2_F1_A023.wav"), ("Angry", "SM2_F2_A024.wav"),
-    ("Happy", "SF1_F1_H01.wav"), ("Happy", "SF1_F2_H02.wav"), ("Happy", "SM5_F1_H055.wav"), ("Happy", "SM5_F2_H056.wav"), ("Happy", "SM3_F1_H053.wav"),
-    ("Neutral", "SF9_F1_N01.wav"), ("Neutral", "SM3_F1_N021.wav"), ("Neutral", "SM5_F1_N029.wav"), ("Neutral", "SM5_F2_N030.wav"),
-    ("Neutral", "SM5_F3_N031.wav"), ("Neutral", "SM5_F4_N032.wav"), ("Neutral", "SM5_F5_N033.wav"), ("Neutral", "SM5_F6_N034.wav"),
-    ("Sad", "SF10_F1_S01.wav"), ("Sad", "SF10_F2_S02.wav"), ("Sad", "SM23_F1_S07.wav"), ("Sad", "SM23_F2_S08.wav"),
-    ("Sad", "SM24_F1_S013.wav"), ("Sad", "SM24_F2_S014.wav"), ("Sad", "SM24_F3_S015.wav"),
+    ("Angry", "SM1_F1_A01.wav"),
+    ("Angry", "SM1_F2_A02.wav"),
+    ("Angry", "SM1_F3_A03.wav"),
+    ("Angry", "SM2_F1_A023.wav"),
+    ("Angry", "SM2_F2_A024.wav"),
+    ("Happy", "SF1_F1_H01.wav"),
+    ("Happy", "SF1_F2_H02.wav"),
+    ("Happy", "SM5_F1_H055.wav"),
+    ("Happy", "SM5_F2_H056.wav"),
+    ("Happy", "SM3_F1_H053.wav"),
+    ("Neutral", "SF9_F1_N01.wav"),
+    ("Neutral", "SM3_F1_N021.wav"),
+    ("Neutral", "SM5_F1_N029.wav"),
+    ("Neutral", "SM5_F2_N030.wav"),
+    ("Neutral", "SM5_F3_N031.wav"),
+    ("Neutral", "SM5_F4_N032.wav"),
+    ("Neutral", "SM5_F5_N033.wav"),
+    ("Neutral", "SM5_F6_N034.wav"),
+    ("Sad", "SF10_F1_S01.wav"),
+    ("Sad", "SF10_F2_S02.wav"),
+    ("Sad", "SM23_F1_S07.wav"),
+    ("Sad", "SM23_F2_S08.wav"),
+    ("Sad", "SM24_F1_S013.wav"),
+    ("Sad", "SM24_F2_S014.wav"),
+    ("Sad", "SM24_F3_S015.wav"),
 ]
 
 
@@ -150,7 +178,9 @@ def make_urdu(base: Path) -> Path:
 def ravdess_speech(actor: int) -> list[str]:
     """Angry, neutral, sad (strong, statement 2, repetition 2) for every actor; happy for odd actors; calm and surprise for actor 1."""
     codes = [("05", "01"), ("01", "01"), ("04", "02")] + ([("03", "01")] if actor % 2 else []) + ([("02", "01"), ("08", "02")] if actor == 1 else [])
-    return [f"03-01-{code}-{intensity}-{'02' if code == '04' else '01'}-{'02' if code == '04' else '01'}-{actor:02d}.wav" for code, intensity in codes]
+    return [
+        f"03-01-{code}-{intensity}-{'02' if code == '04' else '01'}-{'02' if code == '04' else '01'}-{actor:02d}.wav" for code, intensity in codes
+    ]
 
 
 def make_ravdess(base: Path) -> Path:
@@ -173,7 +203,11 @@ CREMAD_FEMALE = {1002, 1003, 1004, 1007, 1008}
 
 
 def cremad_names() -> list[str]:
-    names = [f"{a}_{s}_{e}_{lvl}" for a in CREMAD_ACTORS for s, e, lvl in (("DFA", "ANG", "HI"), ("IEO", "HAP", "MD"), ("TIE", "NEU", "XX"), ("ITS", "SAD", "LO"))]
+    names = [
+        f"{a}_{s}_{e}_{lvl}"
+        for a in CREMAD_ACTORS
+        for s, e, lvl in (("DFA", "ANG", "HI"), ("IEO", "HAP", "MD"), ("TIE", "NEU", "XX"), ("ITS", "SAD", "LO"))
+    ]
     return sorted(names + ["1001_IOM_DIS_XX", "1002_IWW_FEA_XX"])
 
 
@@ -217,9 +251,19 @@ def make_savee(base: Path, layout: str = "AudioData") -> Path:
 
 # folder -> file suffix, with the real folders' inconsistent spellings
 TESS_FOLDERS = {
-    "OAF_angry": "angry", "OAF_Fear": "fear", "OAF_happy": "happy", "OAF_neutral": "neutral", "OAF_Pleasant_surprise": "ps", "OAF_Sad": "sad",
-    "YAF_angry": "angry", "YAF_disgust": "disgust", "YAF_fear": "fear", "YAF_happy": "happy", "YAF_neutral": "neutral",
-    "YAF_pleasant_surprised": "ps", "YAF_sad": "sad",
+    "OAF_angry": "angry",
+    "OAF_Fear": "fear",
+    "OAF_happy": "happy",
+    "OAF_neutral": "neutral",
+    "OAF_Pleasant_surprise": "ps",
+    "OAF_Sad": "sad",
+    "YAF_angry": "angry",
+    "YAF_disgust": "disgust",
+    "YAF_fear": "fear",
+    "YAF_happy": "happy",
+    "YAF_neutral": "neutral",
+    "YAF_pleasant_surprised": "ps",
+    "YAF_sad": "sad",
 }
 TESS_WORDS = ("back", "bar", "base", "bath")
 
@@ -237,7 +281,13 @@ def make_tess(base: Path) -> Path:
     # the release's quirks: a speaker field cut short, AIFF data behind a .wav name, one 96 kHz file
     wav(root / "OAF_neutral" / "OA_bite_neutral.wav", 24414)
     aiff = root / "YAF_angry" / "YAF_germ_angry.wav"
-    sf.write(aiff, np.zeros(int(SECONDS * 24414), dtype=np.float32) + 0.05 * np.sin(np.arange(int(SECONDS * 24414))), 24414, format="AIFF", subtype="PCM_16")
+    sf.write(
+        aiff,
+        np.zeros(int(SECONDS * 24414), dtype=np.float32) + 0.05 * np.sin(np.arange(int(SECONDS * 24414))),
+        24414,
+        format="AIFF",
+        subtype="PCM_16",
+    )
     wav(root / "OAF_Fear" / "OAF_food_fear.wav", 96000)
     return root
 
@@ -286,8 +336,16 @@ def make_esd(base: Path) -> Path:
 
 
 MAKERS = {
-    "iemocap": make_iemocap, "emodb": make_emodb, "emovo": make_emovo, "urdu": make_urdu, "ravdess": make_ravdess,
-    "cremad": make_cremad, "savee": make_savee, "tess": make_tess, "shemo": make_shemo, "esd": make_esd,
+    "iemocap": make_iemocap,
+    "emodb": make_emodb,
+    "emovo": make_emovo,
+    "urdu": make_urdu,
+    "ravdess": make_ravdess,
+    "cremad": make_cremad,
+    "savee": make_savee,
+    "tess": make_tess,
+    "shemo": make_shemo,
+    "esd": make_esd,
 }
 
 
