@@ -80,13 +80,23 @@ class RunJob(submitit.helpers.Checkpointable):
     """Runs one sweep run through the CLI and records its outcome; never raises for a failed run.
 
     A run is done only when its ``results.json`` exists (``fit`` tests the best checkpoint at its end). Being
-    ``Checkpointable``, a SLURM job that times out or is pre-empted is requeued by submitit, and the run resumes
-    from its ``last.ckpt`` (every run is given ``--ckpt_path last``).
+    ``Checkpointable``, a SLURM job that times out or is pre-empted is requeued by submitit (:meth:`checkpoint`
+    runs in its signal handler, which then exits the job): the run is recorded as requeued, so ``status`` shows it
+    queued and ``run`` never submits a duplicate, and the requeued job resumes from its ``last.ckpt`` (every run is
+    given ``--ckpt_path last``; ``last_checkpoint.every_n_train_steps`` bounds the work lost).
     """
+
+    requeued: bool = False
+
+    def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
+        """submitit's signal handler asks for the resubmission: the same job, which resumes the run."""
+        self.requeued = True
+        return super().checkpoint(*args, **kwargs)
 
     def __call__(self, spec: dict[str, Any]) -> dict[str, Any]:
         from ser_lightning.cli import main
 
+        self.requeued = False  # a requeued job starts afresh (the flag travelled in the resubmission's pickle)
         folder = RunFolder(spec["folder"])
         rank = global_rank()
         log = folder.log if rank == 0 else folder.root / f"run.rank{rank}.log"
@@ -99,7 +109,13 @@ class RunJob(submitit.helpers.Checkpointable):
             try:
                 with working_directory(spec["cwd"]), program_arguments():
                     main(list(spec["args"]))
-            except (Exception, SystemExit) as error:
+            except SystemExit:
+                if not self.requeued:
+                    traceback.print_exc()
+                    outcome |= {"state": "failed", "error": _error_line(sys.exc_info()[1], log)}
+                else:
+                    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] pre-empted or timed out: requeued, it resumes from last.ckpt", flush=True)
+            except Exception as error:
                 traceback.print_exc()
                 outcome |= {"state": "failed", "error": _error_line(error, log)}
             else:
@@ -107,6 +123,10 @@ class RunJob(submitit.helpers.Checkpointable):
                     outcome |= {"state": "done"}
                 else:
                     outcome |= {"state": "failed", "error": f"finished without test results ({folder.results} is missing)"}
+        if self.requeued:
+            if rank == 0:
+                folder.mark_requeued()
+            raise SystemExit(-1)  # submitit's own exit after requeueing: the job ends here, the resubmission resumes it
         outcome["seconds"] = round(time.time() - start, 1)
         if rank == 0:
             if outcome["state"] == "done":

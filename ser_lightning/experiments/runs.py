@@ -7,6 +7,7 @@
   started.json    host, process id, time (written by the run itself)
   done.json       written only when the run's test results exist: the completion marker
   failed.json     the error, and the log to read
+  requeued.json   the job was pre-empted or timed out and submitit requeued it (the run is queued, not failed)
   run.log         everything the run printed
   logs/           TensorBoard events, config.yaml, hparams.yaml, results.json
   checkpoints/    best and last checkpoints
@@ -95,10 +96,16 @@ class RunFolder:
 
     def mark_started(self) -> None:
         """Called by the run itself: clears earlier outcomes and a stale results file."""
-        self._clear("done", "failed")
+        self._clear("done", "failed", "requeued")
         self.results.unlink(missing_ok=True)
         job_id = os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID") or ""
         _write_json(self.marker("started"), {"host": socket.gethostname(), "pid": os.getpid(), "job_id": job_id, "time": time.time()})
+
+    def mark_requeued(self) -> None:
+        """The run's job was pre-empted or timed out and submitit requeued it: it waits to resume (``--ckpt_path last``)."""
+        started = self.read("started")
+        self._clear("started")
+        _write_json(self.marker("requeued"), {"job_id": started.get("job_id", ""), "time": time.time()})
 
     def mark_done(self, seconds: float) -> None:
         """The completion marker; only called when the results file exists."""
@@ -123,6 +130,9 @@ class RunFolder:
             if started.get("host") == socket.gethostname() and isinstance(started.get("pid"), int) and not _alive(started["pid"]):
                 return RunState("failed", f"interrupted: its process {started['pid']} is gone (log: {self.log})")
             return RunState("running", f"on {started.get('host')} since {time.strftime('%H:%M:%S', time.localtime(started.get('time', 0)))}")
+        if self.marker("requeued").is_file():
+            job = self.read("requeued").get("job_id")
+            return RunState("queued", f"requeued after a pre-emption or time-out (job {job}); it resumes from last.ckpt")
         if self.marker("submitted").is_file():
             return RunState("queued", f"job {self.read('submitted').get('job_id')}")
         return RunState("pending")

@@ -111,3 +111,35 @@ def test_slurm_submission_carries_the_sweeps_resources(small_corpus, tmp_path, m
     found = status(sweep, report=lambda line: None)
     assert [s.state for s in found.values()] == ["queued"] * 3
     assert sorted(RunFolder(tmp_path / "out" / "runs" / name).read("submitted")["job_id"] for name in found) == ["4242_0", "4242_1", "4242_2"]
+
+
+def test_a_requeued_job_is_queued_not_failed_and_its_resubmission_finishes_the_run(small_corpus, tmp_path, monkeypatch):
+    """submitit's time-out handler calls ``checkpoint`` and exits the job with SystemExit: the run waits, it did not fail."""
+    import ser_lightning.cli
+    from ser_lightning.experiments.grid import expand
+    from ser_lightning.experiments.job import RunJob
+
+    monkeypatch.chdir(tmp_path)
+    sweep = load_sweep(sweep_file(tmp_path, small_corpus, {"seed_everything": [0]}, {"cluster": "debug"}))
+    spec = expand(sweep, cwd=tmp_path)[0].as_dict()
+    real_main = ser_lightning.cli.main
+    job = RunJob()
+
+    def preempted(args):
+        job.checkpoint(spec)  # what submitit's signal handler does first
+        raise SystemExit(-1)  # ... then it exits the job
+
+    monkeypatch.setattr(ser_lightning.cli, "main", preempted)
+    try:
+        job(spec)
+    except SystemExit:
+        pass
+    else:
+        raise AssertionError("the pre-empted job must end with submitit's exit")
+    folder = RunFolder(spec["folder"])
+    assert folder.state().state == "queued" and "requeued" in folder.state().detail
+    assert not folder.marker("failed").is_file()
+
+    monkeypatch.setattr(ser_lightning.cli, "main", real_main)
+    outcome = RunJob()(spec)  # the resubmitted job
+    assert outcome["state"] == "done" and folder.state().state == "done" and not folder.marker("requeued").is_file()
