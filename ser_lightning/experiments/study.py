@@ -59,9 +59,9 @@ def collect(sweep: Sweep, report: Report = print) -> Outputs:
     from .tables import study_tables
 
     outputs = Outputs(len(done), write_tidy_csv(rows, out / "results.csv"), out / "results.md")
-    outputs.markdown.write_text(
-        study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs"), encoding="utf-8"
-    )
+    tables = study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs")
+    outputs.markdown.write_text(tables, encoding="utf-8")
+    report(tables.rstrip())  # the comparison itself, not only where it was written
     outputs.plots = make_plots(rows, sweep.report.metric, replicates, out / "plots")
     report(
         f"{sweep.name}: collected {len(done)} of {len(specs)} runs into {outputs.csv}, {outputs.markdown}" + "".join(f", {p}" for p in outputs.plots)

@@ -105,7 +105,17 @@ def test_covering_sample_parses_every_label_once_not_every_run(tmp_path):
 
 def test_shipped_sweeps_expand_to_their_study_sizes(tmp_path):
     sizes = {path.stem: len(expand(load_sweep(path), cwd=tmp_path)) for path in shipped_sweeps().glob("*.yaml")}
-    assert sizes == {"demo_fewshot": 9, "demo_noise": 3, "crosslingual": 84, "fewshot": 105, "noise": 21, "pretrained": 36, "real_urdu": 36}
+    assert sizes == {
+        "demo_fewshot": 9,
+        "demo_noise": 3,
+        "demo_pretrained": 9,
+        "crosslingual": 84,
+        "fewshot": 105,
+        "noise": 21,
+        "pretrained": 36,
+        "real_urdu": 36,
+        "real_crosslingual": 48,
+    }
     assert load_sweep("demo_fewshot").launcher.cluster == "local" and load_sweep("crosslingual").launcher.cluster == "slurm"
 
 
