@@ -141,3 +141,18 @@ def test_the_adversarial_branch_never_reads_target_labels(small_corpus, tmp_path
 def test_adversarial_training_without_unlabelled_target_audio_is_refused(small_corpus, tmp_path):
     with pytest.raises(ValueError, match="set the DataModule's unlabelled_target: true"):
         trainer(tmp_path, max_steps=1, limit_val_batches=0).fit(model(domain_adversarial=0.5), datamodule=datamodule(small_corpus))
+
+
+def test_init_from_a_checkpoint_that_weights_only_loading_refuses_is_one_named_error(tmp_path):
+    """A pickled object (not plain tensors and data) or a truncated file: refused with the file named, no unpickling."""
+    from ser_lightning.checkpoints import CheckpointError
+    from ser_lightning.models.transfer import load_initial_weights
+
+    unsafe = tmp_path / "unsafe.ckpt"
+    torch.save({"state_dict": {}, "callback": random.Random(0)}, unsafe)  # an arbitrary object: weights_only refuses it
+    truncated = tmp_path / "truncated.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(1000)}}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    for path in (unsafe, truncated):
+        with pytest.raises(CheckpointError, match=rf"init_from: {path} cannot be loaded"):
+            load_initial_weights(model(), str(path), ("angry", "happy", "neutral", "sad"), classifier="head.2")
