@@ -19,12 +19,13 @@ def load_initial_weights(model: nn.Module, path: str | Path, label_names: Sequen
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"init_from: no checkpoint at {path}; give the .ckpt of a finished run.")
-    from ..checkpoints import CheckpointError, unreadable
+    from ..checkpoints import CheckpointError
 
-    reason = unreadable(path)
-    if reason is not None:  # truncated, or refused by weights_only loading (a pickled object): one line, no traceback
-        raise CheckpointError(f"init_from: {path} cannot be loaded ({reason}); give the .ckpt of a finished run of this package.")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    try:  # one load: a truncated file, or a pickled object that weights_only refuses, is one line with no traceback
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'unreadable'}"
+        raise CheckpointError(f"init_from: {path} cannot be loaded ({reason}); give the .ckpt of a finished run of this package.") from None
     weights = {
         k: v for k, v in checkpoint.get("state_dict", checkpoint).items() if not k.startswith("loss_fn.")
     }  # loss weights belong to the new data
