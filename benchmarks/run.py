@@ -1,7 +1,7 @@
 """The benchmark suite: every item as ratios with goals, in one process run; writes benchmarks/results/report.{md,json}.
 
 Items (each a module here with ``figures(quick) -> list[dict]``, see report.py for the figure format):
-overhead, hf_trainer, feature_cache, padding, loading, memory, whisper. Times are medians of
+overhead, hf_trainer, feature_cache, feature_cache_real (real Whisper base weights), padding, loading, memory, whisper. Times are medians of
 interleaved repeats, compared as ratios within this run (absolute times do not carry over between
 machines). Exits 0 even when a goal is missed: the report says which.
 
@@ -34,6 +34,7 @@ ITEMS = {
     "overhead": "overhead",
     "hf_trainer": "hf_trainer",
     "feature_cache": "feature_cache",
+    "feature_cache_real": "feature_cache_real",
     "padding": "padding",
     "loading": "loading",
     "memory": "memory",

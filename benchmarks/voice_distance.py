@@ -26,8 +26,8 @@ import torch
 import torchaudio
 
 from ser_lightning.data.audio import load_audio
+from ser_lightning.data.demo import SynthesisSpec, synthesize_corpus
 from ser_lightning.data.manifest import Utterance, read_manifest
-from ser_lightning.data.synthetic import SynthesisSpec, synthesize_corpus
 
 
 def speaker_ltas(utterances: list[Utterance], sample_rate: int = 16000) -> dict[str, np.ndarray]:

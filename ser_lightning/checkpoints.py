@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 VERSION_ENV = "SER_LIGHTNING_RUN_VERSION"  # the version rank 0 chose, for the DDP processes Lightning launches after it
 _VERSION = re.compile(r"^version_(\d+)$")
@@ -147,3 +148,74 @@ def runs_newest_first(root: Path) -> list[tuple[Path, Path]]:
     """(run folder, its newest resumable checkpoint) under ``root`` (``checkpoints/<name>``), most recent first."""
     runs = [(resumable_checkpoints(folder), folder) for folder in root.iterdir() if folder.is_dir()] if root.is_dir() else []
     return [(folder, found[0]) for found, folder in sorted(((f, d) for f, d in runs if f), key=lambda r: r[0][0].stat().st_mtime_ns, reverse=True)]
+
+
+def matching_run(root: Path, current: dict[str, Any]) -> str | None:
+    """``--ckpt_path last``: the newest run under ``root`` trained with the ``current`` model and data config (trainer
+    options such as ``max_epochs`` may differ), or None to start a new run, saying why the newest one was not taken."""
+    newest: tuple[Path, Path, list[str]] | None = None
+    for folder, checkpoint in runs_newest_first(root):
+        try:
+            differences = config_differences(run_config(checkpoint), current)
+        except Exception:  # unreadable: _resume_from names it and falls back within that run
+            differences = []
+        if not differences:
+            return folder.name
+        newest = newest or (folder, checkpoint, differences)
+    if newest is not None:
+        folder, checkpoint, differences = newest
+        rank_zero_warn(
+            f"--ckpt_path last: the newest run {folder} was trained with another config ({'; '.join(differences[:4])}"
+            f"{'; ...' if len(differences) > 4 else ''}), so this run starts fresh in a folder of its own. "
+            f"To continue that run with the new settings anyway, pass its checkpoint: --ckpt_path {checkpoint}."
+        )
+    return None
+
+
+def resume_from(folder: Path, ckpt: str | None, chosen: bool, current: Callable[[], dict[str, Any]], fit: bool) -> str | None:
+    """The checkpoint a run starts from: ``last``/``hpc`` resolve to the newest readable file in the run's folder
+    (a first run starts fresh), an explicit path must load, and a run never writes into another run's folder.
+
+    ``chosen``: the folder was chosen for this run, not fixed by the user; ``current``: this run's model and data
+    config (``last`` never continues another experiment); ``fit``: the checkpoint must be able to resume training.
+    """
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+
+    resumable = resumable_checkpoints(folder)
+    if ckpt is None and SLURMEnvironment.detect() and any(p.name.startswith("hpc_ckpt_") for p in resumable):
+        ckpt = "hpc"  # a requeued SLURM job resumes (Lightning's own rule, with the unreadable-file fallback below)
+    if ckpt is None:
+        existing = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
+        if existing and not chosen:
+            raise CheckpointError(
+                f"{folder} already holds checkpoints of an earlier run ({', '.join(existing[:3])}): resume that run with "
+                "--ckpt_path last, or give this run its own --checkpoint.dirpath (unset, each run gets checkpoints/<name>/<version>)."
+            )
+        return None
+    if ckpt not in ("last", "hpc"):
+        check_checkpoint(ckpt)
+        return ckpt
+    candidates = [p for p in resumable if ckpt == "last" or p.name.startswith("hpc_ckpt_")]
+    if not candidates:
+        rank_zero_info(f"--ckpt_path {ckpt}: no checkpoint to resume in {folder} yet, so this run starts fresh.")
+        return None
+    skipped: list[tuple[Path, str]] = []
+    others = [p for p in newest_first(folder.glob("*.ckpt")) if p not in resumable]  # e.g. a best checkpoint saved in full
+    found = newest_readable(candidates + others, skipped, resume=fit)
+    if found is None:
+        weights = [p for p, reason in skipped if "weights only" in reason]
+        hint = f" To start a new run from its weights: --model.init_from {weights[0]}." if weights else ""
+        raise CheckpointError(f"No checkpoint in {folder} can resume this run ({'; '.join(f'{p.name}: {r}' for p, r in skipped)}).{hint}")
+    for path, reason in skipped:
+        rank_zero_warn(f"{path} cannot be used ({reason}). Resuming from {found} instead.")
+    differences = config_differences(run_config(found), current()) if ckpt == "last" else []
+    if differences:  # the run folder was fixed (logger version, checkpoint.dirpath): never continue another experiment
+        raise CheckpointError(
+            f"--ckpt_path last would continue {found}, trained with another config ({'; '.join(differences[:4])}). "
+            "Give this run its own folder (leave the logger's version and checkpoint.dirpath unset), or pass "
+            f"--ckpt_path {found} to continue it anyway."
+        )
+    if os.environ.get("LOCAL_RANK", "0") == "0":
+        prune_hpc(folder, found)
+    rank_zero_info(f"Resuming from {found}.")
+    return str(found)

@@ -17,31 +17,26 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from typing_extensions import override
 
 from .checkpoints import (
     VERSION_ENV,
     CheckpointError,
     check_checkpoint,
-    config_differences,
     launched_version,
-    newest_first,
-    newest_readable,
+    matching_run,
     next_version,
-    prune_hpc,
     resumable_checkpoints,
-    run_config,
-    runs_newest_first,
+    resume_from,
 )
 from .config_errors import ConfigError, is_validation_error, own_error
 from .data.datamodule import SERDataModule
-from .experiments.records import write_results
 from .features import FeatureCache
 from .models import EmotionRecognizer
 from .models.metrics import results_table
 from .models.standalone import CHECKPOINT_KEY
 from .predictions import PredictionWriter
+from .results import write_results
 
 
 def shipped_configs() -> Path:
@@ -202,7 +197,7 @@ class SERLightningCLI(LightningCLI):
             if version is None:
                 version = launched_version()
                 if version is None and ckpt == "last":
-                    version = self._matching_run(root)
+                    version = matching_run(root, self._run_config())
                 if version is None:
                     version = next_version(Path(str(init.get("save_dir") or "logs")) / name if init is not None else root, root)
                 if init is not None:
@@ -226,71 +221,8 @@ class SERLightningCLI(LightningCLI):
         resolved = self._resolved_config()
         return {"model": resolved.get("model"), "data": resolved.get("data")}
 
-    def _matching_run(self, root: Path) -> str | None:
-        """``--ckpt_path last``: the newest run under ``root`` trained with this model and data config (trainer options
-        such as ``max_epochs`` may differ), or None to start a new run, saying why the newest one was not taken."""
-        current = self._run_config()
-        newest: tuple[Path, Path, list[str]] | None = None
-        for folder, checkpoint in runs_newest_first(root):
-            try:
-                differences = config_differences(run_config(checkpoint), current)
-            except Exception:  # unreadable: _resume_from names it and falls back within that run
-                differences = []
-            if not differences:
-                return folder.name
-            newest = newest or (folder, checkpoint, differences)
-        if newest is not None:
-            folder, checkpoint, differences = newest
-            rank_zero_warn(
-                f"--ckpt_path last: the newest run {folder} was trained with another config ({'; '.join(differences[:4])}"
-                f"{'; ...' if len(differences) > 4 else ''}), so this run starts fresh in a folder of its own. "
-                f"To continue that run with the new settings anyway, pass its checkpoint: --ckpt_path {checkpoint}."
-            )
-        return None
-
     def _resume_from(self, folder: Path, ckpt: str | None, chosen: bool) -> str | None:
-        """The checkpoint a run starts from: ``last``/``hpc`` resolve to the newest readable file in the run's folder
-        (a first run starts fresh), an explicit path must load, and a run never writes into another run's folder."""
-        from lightning.fabric.plugins.environments import SLURMEnvironment
-
-        resumable = resumable_checkpoints(folder)
-        if ckpt is None and SLURMEnvironment.detect() and any(p.name.startswith("hpc_ckpt_") for p in resumable):
-            ckpt = "hpc"  # a requeued SLURM job resumes (Lightning's own rule, with the unreadable-file fallback below)
-        if ckpt is None:
-            existing = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
-            if existing and not chosen:
-                raise CheckpointError(
-                    f"{folder} already holds checkpoints of an earlier run ({', '.join(existing[:3])}): resume that run with "
-                    "--ckpt_path last, or give this run its own --checkpoint.dirpath (unset, each run gets checkpoints/<name>/<version>)."
-                )
-            return None
-        if ckpt not in ("last", "hpc"):
-            check_checkpoint(ckpt)
-            return ckpt
-        candidates = [p for p in resumable if ckpt == "last" or p.name.startswith("hpc_ckpt_")]
-        if not candidates:
-            rank_zero_info(f"--ckpt_path {ckpt}: no checkpoint to resume in {folder} yet, so this run starts fresh.")
-            return None
-        skipped: list[tuple[Path, str]] = []
-        others = [p for p in newest_first(folder.glob("*.ckpt")) if p not in resumable]  # e.g. a best checkpoint saved in full
-        found = newest_readable(candidates + others, skipped, resume=self.subcommand == "fit")
-        if found is None:
-            weights = [p for p, reason in skipped if "weights only" in reason]
-            hint = f" To start a new run from its weights: --model.init_from {weights[0]}." if weights else ""
-            raise CheckpointError(f"No checkpoint in {folder} can resume this run ({'; '.join(f'{p.name}: {r}' for p, r in skipped)}).{hint}")
-        for path, reason in skipped:
-            rank_zero_warn(f"{path} cannot be used ({reason}). Resuming from {found} instead.")
-        differences = config_differences(run_config(found), self._run_config()) if ckpt == "last" else []
-        if differences:  # the run folder was fixed (logger version, checkpoint.dirpath): never continue another experiment
-            raise CheckpointError(
-                f"--ckpt_path last would continue {found}, trained with another config ({'; '.join(differences[:4])}). "
-                "Give this run its own folder (leave the logger's version and checkpoint.dirpath unset), or pass "
-                f"--ckpt_path {found} to continue it anyway."
-            )
-        if os.environ.get("LOCAL_RANK", "0") == "0":
-            prune_hpc(folder, found)
-        rank_zero_info(f"Resuming from {found}.")
-        return str(found)
+        return resume_from(folder, ckpt, chosen, self._run_config, fit=self.subcommand == "fit")
 
     @override
     def instantiate_classes(self) -> None:

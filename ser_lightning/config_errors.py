@@ -34,14 +34,15 @@ def own_error(error: BaseException) -> BaseException | None:
 
 
 def raising_class(error: BaseException) -> str | None:
-    """The class whose ``__init__`` raised ``error`` (the innermost one), or None."""
-    name, tb = None, error.__traceback__
+    """The class whose ``__init__`` raised ``error``, or None: the outermost one outside jsonargparse, which is the class
+    the config named (``CrossLingualDataModule``, not the ``SpeakerHoldout`` plan it builds from the options given)."""
+    tb = error.__traceback__
     while tb is not None:
         frame = tb.tb_frame
-        if frame.f_code.co_name == "__init__" and "self" in frame.f_locals:
-            name = type(frame.f_locals["self"]).__name__
+        if frame.f_code.co_name == "__init__" and "self" in frame.f_locals and "jsonargparse" not in frame.f_code.co_filename:
+            return type(frame.f_locals["self"]).__name__
         tb = tb.tb_next
-    return name
+    return None
 
 
 _VALIDATING_PACKAGES = ("/ser_lightning/", "/audiomentations/")

@@ -106,3 +106,23 @@ class PredictionWriter(BasePredictionWriter):
         files = aggregate_windows(rows, label_names)
         write_predictions(files, label_names, path)
         print(f"Wrote {len(files)} predictions to {path}", flush=True)
+
+
+def predict_files(
+    model: LightningModule,
+    files: str | Path | Sequence[str | Path],
+    window_seconds: float | None = 8.0,
+    hop_seconds: float | None = None,
+    batch_size: int = 8,
+    sample_rate: int = 16000,
+    accelerator: str = "auto",
+) -> list[FilePrediction]:
+    """:meth:`EmotionRecognizer.predict_files <ser_lightning.models.EmotionRecognizer.predict_files>`: one prediction per file."""
+    from .data.files import AudioFiles
+
+    data = AudioFiles(files, sample_rate=sample_rate, window_seconds=window_seconds, hop_seconds=hop_seconds, batch_size=batch_size)
+    trainer = Trainer(
+        accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    batches = trainer.predict(model, datamodule=data, return_predictions=True)
+    return aggregate_windows(prediction_rows(batches or []), model.label_names)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ser_lightning.data.synthetic import SynthesisSpec, synthesize_corpus
+from ser_lightning.data.demo import SynthesisSpec, synthesize_corpus
 
 # 4 languages x 3 speakers x 4 emotions x 2 sentences = 96 utterances: enough for 1 train, 1 val and 1 test speaker per language.
 SMALL_SPEC = dict(speakers_per_language=3, sentences_per_language=2, seed=0)

@@ -122,9 +122,6 @@ def test_training_on_a_manifest_corpus_never_needs_the_speech_engine(tmp_path):
 
 
 def test_synthesising_without_the_speech_engine_says_how_to_install_it(tmp_path):
-    code = (
-        "import sys; sys.modules['espeakng_loader'] = None\nfrom ser_lightning.data.synthetic import "
-        "synthesize_corpus\nsynthesize_corpus(sys.argv[1])"
-    )
+    code = "import sys; sys.modules['espeakng_loader'] = None\nfrom ser_lightning.data.demo import synthesize_corpus\nsynthesize_corpus(sys.argv[1])"
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "c")], capture_output=True, text=True)
     assert result.returncode != 0 and "pip install 'ser_lightning[demo]'" in result.stderr

@@ -21,7 +21,6 @@ from .corpus_datamodules import (
     CORPUS_DATAMODULES,
     CorpusDataModule,
     CREMADDataModule,
-    CrossCorpusDataModule,
     EmoDBDataModule,
     EMOVODataModule,
     ESDDataModule,
@@ -29,13 +28,16 @@ from .corpus_datamodules import (
     RAVDESSDataModule,
     SAVEEDataModule,
     ShEMODataModule,
+    SyntheticDataModule,
     TESSDataModule,
     URDUDataModule,
 )
-from .datamodule import CrossLingualDataModule, SERDataModule, SyntheticDataModule
+from .crosslingual import CrossCorpusDataModule, CrossLingualDataModule
+from .datamodule import SERDataModule
 from .files import AudioFiles
 from .labels import CATEGORICAL4, LabelSpace, build_label_space
 from .manifest import ManifestError, Utterance, read_manifest, write_manifest
+from .plans import CorpusFolds, CrossLingual, SpeakerHoldout, SplitPlan
 from .protocols import PROTOCOLS, Protocol
 
 __all__ = [
@@ -47,7 +49,9 @@ __all__ = [
     "CREMADDataModule",
     "Corpus",
     "CorpusDataModule",
+    "CorpusFolds",
     "CrossCorpusDataModule",
+    "CrossLingual",
     "CrossLingualDataModule",
     "EMOVO",
     "EMOVODataModule",
@@ -69,6 +73,8 @@ __all__ = [
     "SERDataModule",
     "ShEMO",
     "ShEMODataModule",
+    "SpeakerHoldout",
+    "SplitPlan",
     "SyntheticCorpus",
     "SyntheticDataModule",
     "TESS",

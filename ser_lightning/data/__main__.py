@@ -15,10 +15,10 @@ from pathlib import Path
 
 from ser_lightning.data.audio import AudioError
 from ser_lightning.data.corpora import CORPORA, get_corpus
+from ser_lightning.data.demo import LANGUAGES, SynthesisSpec, synthesize_corpus
 from ser_lightning.data.labels import LABEL_SPACES, NEUTRAL_VALENCE, build_label_space
 from ser_lightning.data.manifest import ManifestError, read_manifest, write_manifest
 from ser_lightning.data.stats import manifest_stats
-from ser_lightning.data.synthetic import LANGUAGES, SynthesisSpec, synthesize_corpus
 
 
 def _synth(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:

@@ -26,11 +26,6 @@ def compose_augmentations(transforms: Sequence[BaseWaveformTransform] | None) ->
     return Compose(list(transforms), p=1.0) if transforms else None
 
 
-def snr_tag(snr_db: float | None) -> str:
-    """A test group suffix for an SNR: ``clean`` for None, else the value without trailing zeros (``10``, ``7.5``)."""
-    return "clean" if snr_db is None else f"{snr_db:g}"
-
-
 def add_noise(wave: torch.Tensor, noise: torch.Tensor, snr_db: float) -> torch.Tensor:
     """``wave`` plus ``noise`` scaled so that their power ratio is ``snr_db`` dB (a silent wave is returned as is)."""
     signal_power = wave.pow(2).mean()

@@ -1,17 +1,15 @@
-"""One thin DataModule per real corpus (its standard speaker-independent protocol), and corpora named by registry."""
+"""One thin DataModule per corpus: each real corpus with its standard protocol (a ``CorpusFolds`` plan), and the demo corpus."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from lightning.pytorch.utilities import rank_zero_info
-from typing_extensions import override
-
-from .corpora import CREMAD, EMOVO, ESD, IEMOCAP, RAVDESS, SAVEE, TESS, URDU, Corpus, EmoDB, ShEMO, get_corpus
-from .datamodule import CrossLingualDataModule, SERDataModule
-from .protocols import PROTOCOLS, Protocol, protocol_split
-from .splits import Split
+from .corpora import CREMAD, EMOVO, ESD, IEMOCAP, RAVDESS, SAVEE, TESS, URDU, Corpus, EmoDB, ShEMO, SyntheticCorpus
+from .datamodule import SERDataModule
+from .demo import LANGUAGES
+from .plans import CorpusFolds
+from .protocols import PROTOCOLS, Protocol
 
 
 class CorpusDataModule(SERDataModule):
@@ -36,12 +34,7 @@ class CorpusDataModule(SERDataModule):
     def __init__(
         self, root: str, fold: int = 0, val_fraction: float = 0.1, languages: Sequence[str] | None = None, strict: bool = False, **kwargs: Any
     ) -> None:
-        protocol = PROTOCOLS[self.corpus_class.name]
-        if not 0 <= fold < protocol.folds:
-            raise ValueError(f"fold must be in 0..{protocol.folds - 1} for {protocol.description}, got {fold}.")
-        if not 0 < val_fraction < 1:
-            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}.")
-        super().__init__(corpora=[self.corpus_class(root, languages, strict=strict)], val_speakers=0, test_speakers=0, **kwargs)
+        super().__init__(plan=CorpusFolds(self.corpus_class(root, languages, strict=strict), fold, val_fraction), corpora=None, **kwargs)
         self.fold = fold
         self.val_fraction = val_fraction
 
@@ -49,14 +42,6 @@ class CorpusDataModule(SERDataModule):
     def protocol(self) -> Protocol:
         """The corpus's standard protocol (``protocol.folds`` folds)."""
         return PROTOCOLS[self.corpus_class.name]
-
-    @override
-    def make_split(self) -> tuple[Split, list[str]]:
-        corpus = self.corpora[0]
-        population = [u for u in corpus.parse() if not corpus.languages or u.language in corpus.languages]  # folds ignore the label space
-        split = protocol_split(self._load(self.corpora), self.protocol, self.fold, self.val_fraction, self.seed, population=population)
-        rank_zero_info(f"{self.protocol.description}: fold {self.fold} tests on speakers {sorted({u.speaker for u in split.test})}")
-        return split, ["source"] * len(split.test)
 
 
 class IEMOCAPDataModule(CorpusDataModule):
@@ -166,30 +151,42 @@ CORPUS_DATAMODULES: dict[str, type[CorpusDataModule]] = {
 }
 
 
-class CrossCorpusDataModule(CrossLingualDataModule):
-    """Cross-corpus experiments on registered corpora named by name, with every corpus's root in one mapping.
-
-    ``roots`` lives in one config file and the sources/targets in another, so the study's four
-    target configurations share the paths: ``--config study/corpora.yaml --config study/target_urdu.yaml``.
-    Everything else (splits of the sources, label space, loading) is :class:`CrossLingualDataModule`'s.
+class SyntheticDataModule(SERDataModule):
+    """A DataModule for in-corpus experiments on the demo corpus (:class:`SyntheticCorpus`, written under ``root`` on first use).
 
     Args:
-        roots: registry name -> corpus folder as downloaded, e.g. ``{emodb: /data/emodb, urdu: /data/URDU-Dataset}``.
-        sources: registry names of the corpora trained on (their held-out speakers are tested as ``source``).
-        targets: registry names of the corpora only tested on (role ``target``).
-        strict: refuse a corpus at its first file that does not follow its naming scheme (default: skip such
-            files, listed in ``skipped_files.csv`` beside the run, and read the rest).
+        root: folder of the generated corpus.
+        languages: languages to generate and use (en, de, it, ur).
+        speakers_per_language: speakers generated per language (at most 8: each has its own voice).
+        sentences_per_language: sentences each speaker says in every emotion.
+        shift: strength of the per-language expression shift (0: every language expresses emotions alike).
+        remap: strength of Urdu's exchange of rate and volume between angry and happy (0: none, 1: full).
+        synth_seed: seed of the generated corpus (not of the split: that is ``seed``).
+        noise_floor_db: range [low, high] of each speaker's recording noise floor in dB below its speech;
+            null writes exact digital silence between words instead.
+        **kwargs: the options of :class:`SERDataModule`.
     """
 
-    def __init__(self, roots: dict[str, str], sources: Sequence[str], targets: Sequence[str], strict: bool = False, **kwargs: Any) -> None:
-        missing = sorted({name for name in [*sources, *targets] if name not in roots})
-        if missing:
-            raise ValueError(f"No root for corpus {missing}: add `{missing[0]}: /path/to/it` under `roots` (given: {sorted(roots)}).")
-        overlap = sorted(set(sources) & set(targets))
-        if overlap:
-            raise ValueError(f"Corpora {overlap} are both sources and targets; a target must be a corpus never trained on.")
-        super().__init__(
-            sources=[get_corpus(name)(roots[name], strict=strict) for name in sources],
-            targets=[get_corpus(name)(roots[name], strict=strict) for name in targets],
-            **kwargs,
+    def __init__(
+        self,
+        root: str = "data/synthetic",
+        languages: Sequence[str] = LANGUAGES,
+        speakers_per_language: int = 6,
+        sentences_per_language: int = 12,
+        shift: float = 1.0,
+        remap: float = 1.0,
+        synth_seed: int = 0,
+        noise_floor_db: tuple[float, float] | None = (45.0, 60.0),
+        **kwargs: Any,
+    ) -> None:
+        corpus = SyntheticCorpus(
+            root,
+            synth_languages=languages,
+            speakers_per_language=speakers_per_language,
+            sentences_per_language=sentences_per_language,
+            shift=shift,
+            remap=remap,
+            seed=synth_seed,
+            noise_floor_db=noise_floor_db,
         )
+        super().__init__(corpora=[corpus], **kwargs)

@@ -1,4 +1,4 @@
-"""LightningDataModules: one shared base, a cross-lingual composition, and one thin class per corpus."""
+"""The LightningDataModule: a split plan's utterances loaded, checked, turned into datasets and served in length-aware batches."""
 
 from __future__ import annotations
 
@@ -17,30 +17,32 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, SequentialSampler
 from typing_extensions import override
 
-from .augment import EvaluationNoise, compose_augmentations, snr_tag
+from ..naming import snr_tag
+from .augment import EvaluationNoise, compose_augmentations
 from .batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances
-from .corpora import Corpus, SyntheticCorpus
+from .corpora import Corpus
 from .dataset import UtteranceDataset
-from .fewshot import COVER, AdaptationSpeakers, adaptation_split, check_adaptation_options, check_shot_options, draw_shots, replay_subset
 from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
 from .manifest import ManifestError, Utterance, write_manifest
+from .plans import SpeakerHoldout, SplitPlan
 from .resume import ResumableBatches
-from .splits import Split, check_speaker_count, speaker_key, speaker_split
-from .summary import count_classes, describe_summary, shot_counts, write_summary
-from .synthetic import LANGUAGES
+from .splits import Split
+from .summary import count_classes, describe_summary, write_summary
 
 
 class SERDataModule(LightningDataModule):
-    """Speaker-independent train/val/test over one or more corpora, with length-aware batches.
+    """A split plan's train/val/test utterances, loaded, checked and served in length-aware batches.
 
-    Within each language of each corpus, ``val_speakers`` and ``test_speakers`` speakers (counts, or
-    fractions of that group's speakers) are held out; everything else trains. Test utterances carry a
-    ``role`` (``source`` here) and a ``language``; :meth:`test_group_values` lists the groups that
-    metrics are reported for. Utterances outside the label space are dropped and counted in the log,
-    per corpus and label.
+    The ``plan`` (:mod:`~ser_lightning.data.plans`: ``SpeakerHoldout``, ``CorpusFolds``, ``CrossLingual``) decides
+    the split and every utterance's ``role``; this module loads the corpora it names (label space, bad-audio
+    policy), builds the datasets and loaders and keeps the place in the epoch for exact resume. ``corpora`` is
+    the shorthand for ``plan: SpeakerHoldout``: within each language of each corpus, ``val_speakers`` and
+    ``test_speakers`` speakers are held out. :meth:`test_group_values` lists the groups that metrics are reported
+    for. Utterances outside the label space are dropped and counted in the log, per corpus and label.
 
     Args:
-        corpora: the corpora to split and train on (``class_path`` entries: ``SyntheticCorpus``,
+        plan: the split plan (``class_path: ser_lightning.data.CrossLingual`` and its ``init_args``); or give ``corpora``.
+        corpora: shorthand for ``plan: SpeakerHoldout`` over these corpora (``class_path`` entries: ``SyntheticCorpus``,
             ``ManifestCorpus``, or a real-corpus parser such as ``EmoDB``).
         label_space: the classes: ``categorical4`` (angry, happy, neutral, sad; IEMOCAP's excited counts
             as happy), ``native`` (every emotion word of the corpora read), ``binary_valence`` (negative,
@@ -51,9 +53,9 @@ class SERDataModule(LightningDataModule):
         sample_rate: rate in Hz that every file is resampled to (16000 for wav2vec2-family and Whisper models).
         batch_size: utterances per batch; batches group utterances of similar duration.
         num_workers: DataLoader worker processes (0 loads in the main process).
-        val_speakers: speakers held out for validation in each language of each corpus: a count (1),
+        val_speakers: with ``corpora``: speakers held out for validation in each language of each corpus: a count (1),
             or a fraction of that group's speakers (0.2).
-        test_speakers: speakers held out for testing per language of each corpus, as ``val_speakers``.
+        test_speakers: with ``corpora``: speakers held out for testing per language of each corpus, as ``val_speakers``.
         seed: seed of the speaker split, the few-shot draw, the batch order and the evaluation noise; null (default)
             follows ``seed_everything``, so ``--seed_everything 1`` varies the split and the shots as well as the model;
             a number fixes the data while ``seed_everything`` varies the model alone.
@@ -85,7 +87,8 @@ class SERDataModule(LightningDataModule):
 
     def __init__(
         self,
-        corpora: Sequence[Corpus],
+        plan: SplitPlan | None = None,
+        corpora: Sequence[Corpus] | None = None,
         label_space: LabelSpaceName = "categorical4",
         label_names: Sequence[str] | None = None,
         label_mapping: dict[str, str] | None = None,
@@ -107,10 +110,7 @@ class SERDataModule(LightningDataModule):
         balance_batches: bool = True,
     ) -> None:
         super().__init__()
-        if not corpora:
-            raise ValueError("Give at least one corpus to train on.")
-        check_speaker_count(val_speakers, "val_speakers")
-        check_speaker_count(test_speakers, "test_speakers")
+        self.plan = _plan_of(plan, corpora, val_speakers, test_speakers)
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         if num_workers < 0:
@@ -131,15 +131,13 @@ class SERDataModule(LightningDataModule):
         self.min_seconds = min_seconds
         self.bad_audio: dict[str, str] = {}
         self.skipped_files: dict[str, str] = {}  # odd names of real releases that the parsers could not read
-        self.corpora = list(corpora)
+        self.corpora = self.plan.corpora()
         self._label_spec = dict(name=label_space, label_names=label_names, label_mapping=label_mapping, neutral_valence=neutral_valence)
         if label_space != "native":
             build_label_space(**self._label_spec)  # a bad name or mapping fails here, not at setup
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.num_workers = num_workers
-        self.val_speakers = val_speakers
-        self.test_speakers = test_speakers
         self._seed = seed
         self.max_train_seconds = max_train_seconds
         self.train_augment = compose_augmentations(train_augment)
@@ -148,6 +146,7 @@ class SERDataModule(LightningDataModule):
         EvaluationNoise(sample_rate, test_noise_dir)  # a bad folder fails here, not at test time
         self.datasets: dict[str, UtteranceDataset] = {}
         self.summary: dict[str, Any] = {}
+        self.split = Split()  # the plan's split, after setup
 
     @property
     def seed(self) -> int:
@@ -169,14 +168,25 @@ class SERDataModule(LightningDataModule):
         return list(self.label_space.names)
 
     def all_corpora(self) -> list[Corpus]:
-        """Every corpus this module reads (sources and, in subclasses, targets)."""
-        return self.corpora
+        """Every corpus this module reads (the plan's sources and targets)."""
+        return self.plan.corpora()
+
+    @property
+    def shots(self) -> list[Utterance]:
+        """The labelled few-shot target utterances drawn (after ``setup``; each once)."""
+        return self.split.shots
+
+    @property
+    def adaptation(self) -> list[Utterance]:
+        """The utterances of the target speakers set aside for adaptation (after ``setup``; never tested)."""
+        return self.split.adaptation
 
     def prepare_data(self) -> None:
         for corpus in self.all_corpora():
             corpus.prepare()
 
-    def _load(self, corpora: Sequence[Corpus]) -> list[Utterance]:
+    def load(self, corpora: Sequence[Corpus]) -> list[Utterance]:
+        """The utterances of ``corpora`` in the label space (drops counted in the log), bad audio checked: the plan's loader."""
         utterances: list[Utterance] = []
         faults: dict[str, str] | None = {} if self.on_bad_audio == "skip" else None
         for corpus in corpora:
@@ -191,45 +201,35 @@ class SERDataModule(LightningDataModule):
             rank_zero_warn(f"Left out {len(faults)} bad audio file(s) (on_bad_audio: skip); e.g. {next(iter(faults.values()))}")
         return utterances
 
-    def make_split(self) -> tuple[Split, list[str]]:
-        """The speaker-independent split and the role of each test utterance."""
-        split = speaker_split(self._load(self.corpora), self.val_speakers, self.test_speakers, seed=self.seed)
-        return split, ["source"] * len(split.test)
+    def make_split(self) -> Split:
+        """The plan's split of the corpora as loaded (``setup`` uses it; call it to inspect a split without datasets)."""
+        return self.plan.split(self.load, self.seed)
 
-    def train_roles(self, split: Split) -> list[str]:
-        """The role of each training utterance (``source``; subclasses add ``target`` shots)."""
-        return ["source"] * len(split.train)
-
-    def make_datasets(self, split: Split, test_roles: Sequence[str]) -> dict[str, UtteranceDataset]:
-        """The train/val/test datasets of a split."""
-        names = self.label_names
+    def make_datasets(self, split: Split) -> dict[str, UtteranceDataset]:
+        """The train/val/test (and unlabelled) datasets of a split."""
+        names, skip_bad = self.label_names, self.on_bad_audio == "skip"
         noise = EvaluationNoise(self.sample_rate, self.test_noise_dir, seed=self.seed)
-        return {
-            "train": UtteranceDataset(
-                split.train,
-                names,
-                self.sample_rate,
-                roles=self.train_roles(split),
-                max_seconds=self.max_train_seconds,
-                augment=self.train_augment,
-                skip_bad=self.on_bad_audio == "skip",
-                seed=self.seed,
-            ),
-            "val": UtteranceDataset(split.val, names, self.sample_rate, skip_bad=self.on_bad_audio == "skip"),
-            "test": UtteranceDataset(
-                split.test, names, self.sample_rate, roles=test_roles, snrs=self.test_snrs, noise=noise, skip_bad=self.on_bad_audio == "skip"
-            ),
+        train_options = dict(max_seconds=self.max_train_seconds, skip_bad=skip_bad)
+        datasets = {
+            "train": UtteranceDataset(split.train, names, self.sample_rate, augment=self.train_augment, seed=self.seed, **train_options),
+            "val": UtteranceDataset(split.val, names, self.sample_rate, skip_bad=skip_bad),
+            "test": UtteranceDataset(split.test, names, self.sample_rate, snrs=self.test_snrs, noise=noise, skip_bad=skip_bad),
         }
+        if split.unlabelled:
+            datasets["unlabelled"] = UtteranceDataset(split.unlabelled, names, self.sample_rate, labelled=False, seed=self.seed + 1, **train_options)
+        return datasets
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
-        split, test_roles = self.make_split()
-        datasets = self.make_datasets(split, test_roles)
+        split = self.make_split()
+        for note in split.notes:
+            rank_zero_info(note)
+        datasets = self.make_datasets(split)
         for name, dataset in datasets.items():
             if len(dataset) == 0:
                 raise ManifestError(f"The {name} split is empty; check the corpora's languages and the val/test speaker counts.")
-        self.datasets = datasets
+        self.split, self.datasets = split, datasets
         self.summary = self.split_summary()
         rank_zero_info(describe_summary(self.summary))
         if self.trainer is not None and stage in ("fit", None):
@@ -239,6 +239,17 @@ class SERDataModule(LightningDataModule):
             write_summary(log_dir, self.summary)
         self._write_listing("bad_audio.csv", self.bad_audio, "skipped bad audio file(s)")
         self._write_listing("skipped_files.csv", self.skipped_files, "file(s) the corpus parsers skipped")
+        if split.adaptation:
+            self._record_shots(log_dir)
+
+    def _record_shots(self, log_dir: str | None) -> None:
+        speakers = sorted({u.speaker for u in self.split.adaptation})
+        message = f"Adaptation: {len(speakers)} target speaker(s) set aside and never tested ({', '.join(speakers)})"
+        if self.split.shots:
+            message += f"; {len(self.split.shots)} shots ({self.summary['shots']}), each seen {self.summary['shots_oversample']}x per epoch"
+            if log_dir:
+                message += f"; listed in {write_manifest(self.split.shots, Path(log_dir) / 'shots.jsonl')}"
+        rank_zero_info(message + ".")
 
     def _log_effective_batch(self) -> None:
         """Utterances per optimizer step: ``devices: auto`` on a bigger node changes it while learning rates stay put."""
@@ -267,8 +278,8 @@ class SERDataModule(LightningDataModule):
 
     def split_summary(self) -> dict[str, Any]:
         """Utterances per class and speakers of every split, role and language (after ``setup``), as plain data."""
-        splits = {name: count_classes(d.utterances, d.roles, self.label_names) for name, d in self.datasets.items() if d.labelled}
-        return {"seed": self.seed, "label_names": self.label_names, "splits": splits}
+        splits = {name: count_classes(d.utterances, self.label_names) for name, d in self.datasets.items() if d.labelled}
+        return {"seed": self.seed, "label_names": self.label_names, "splits": splits} | self.plan.summary(self.split, self.label_names)
 
     def _write_listing(self, name: str, files: dict[str, str], what: str) -> None:
         """``name`` (path, reason) in the run's log folder, e.g. the files ``on_bad_audio: skip`` left out."""
@@ -282,11 +293,6 @@ class SERDataModule(LightningDataModule):
             writer.writerow(["path", "reason"])
             writer.writerows(sorted(files.items()))
         rank_zero_info(f"The {len(files)} {what} are listed in {path}.")
-
-    def shortest_utterance(self) -> Utterance | None:
-        """The shortest utterance of any split (after ``setup``), for the model's minimum-input check."""
-        utterances = [u for dataset in self.datasets.values() for u in dataset.utterances]
-        return min(utterances, key=lambda u: u.duration, default=None)
 
     def train_label_counts(self) -> list[int]:
         """Training utterances per class, in class order (after ``setup``): for ``class_weights: auto``."""
@@ -356,192 +362,23 @@ class SERDataModule(LightningDataModule):
         return self._loader(self.datasets["test"], train=False)
 
 
-class CrossLingualDataModule(SERDataModule):
-    """Train on ``sources``; test on their held-out speakers and on the speakers of ``targets``.
-
-    Source and target entries may be two language filters of one multilingual corpus. A speaker
-    that would be both trained on and tested as a target is an error.
-
-    Few-shot adaptation: ``adaptation_speakers`` target speakers (per language of each target corpus)
-    are set aside and never tested; labelled shots come only from them (``shots_per_class`` or
-    ``shots_fraction``), exactly k of every class of the target group, or an error naming the classes
-    that fall short. ``adaptation_speakers: cover`` chooses them per seed so that they hold
-    ``cover_per_class`` utterances of every class (real corpora confound emotions with speakers: URDU's
-    *angry* comes from 4 of its 29 speakers). The set-aside speakers depend on ``seed`` (and
-    ``cover_per_class``) alone, so every k of one seed (k = 0 included) is tested on the same target
-    speakers, and a smaller k's shots are a subset of a larger one's. The shots are written to ``shots.jsonl``
-    in the run's log folder (a manifest: audit or reuse it). Joint training mixes the shots into the source data
-    (``shots_oversample`` repeats them); a second stage fine-tunes a source model (``model.init_from``) on the
-    shots with ``source_replay`` of the source data. ``unlabelled_target`` adds a second training loader with
-    the set-aside speakers' audio and no labels, for domain-adversarial training (``model.domain_adversarial``).
-
-    Args:
-        sources: corpora to train on; their held-out speakers are tested with ``role: source``.
-        targets: corpora (or languages) never trained on, tested with ``role: target``.
-        adaptation_speakers: target speakers set aside for adaptation in each language of each target
-            corpus: a count (2), a fraction of its speakers (0.3), or ``cover`` (speakers chosen per seed to hold
-            ``cover_per_class`` utterances of every class, every class keeping test speakers); 0 sets none
-            aside (pure zero-shot).
-        cover_per_class: with ``adaptation_speakers: cover``, the utterances of every class the set-aside
-            speakers must hold: the largest k of a sweep, so k = 0, 5 and 20 of one seed test on the same
-            speakers; null takes ``shots_per_class``.
-        shots_per_class: k labelled target utterances per class from the set-aside speakers (0: none).
-        shots_fraction: instead of k, this fraction (0-1] of each class's set-aside utterances.
-        shots_oversample: how many times each shot appears per training epoch (1: once).
-        source_replay: fraction of the source training utterances kept in training (1: all, joint
-            training; 0: shots only, e.g. a second stage from ``model.init_from``; 0.2: some replay
-            against forgetting).
-        unlabelled_target: also serve the set-aside speakers' audio without labels (``unlabelled`` batches).
-        **kwargs: the options of :class:`SERDataModule`.
-    """
-
-    def __init__(
-        self,
-        sources: Sequence[Corpus],
-        targets: Sequence[Corpus],
-        adaptation_speakers: AdaptationSpeakers = 0,
-        cover_per_class: int | None = None,
-        shots_per_class: int = 0,
-        shots_fraction: float | None = None,
-        shots_oversample: int = 1,
-        source_replay: float = 1.0,
-        unlabelled_target: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(corpora=sources, **kwargs)
-        if not targets:
-            raise ValueError("Give at least one target corpus (the language or corpus never trained on).")
-        if shots_oversample < 1:
-            raise ValueError(f"shots_oversample must be at least 1, got {shots_oversample}.")
-        if (shots_per_class or shots_fraction or unlabelled_target) and not adaptation_speakers:
-            raise ValueError("Shots and unlabelled target audio come from speakers set aside for adaptation: set adaptation_speakers (e.g. 2).")
-        check_shot_options(shots_per_class, shots_fraction, source_replay)
-        check_adaptation_options(adaptation_speakers, cover_per_class, shots_per_class)
-        if adaptation_speakers != COVER:
-            check_speaker_count(adaptation_speakers, "adaptation_speakers")
-        self.targets = list(targets)
-        self.adaptation_speakers = adaptation_speakers
-        self.cover_per_class = cover_per_class if cover_per_class is not None else shots_per_class
-        self.shots_per_class = shots_per_class
-        self.shots_fraction = shots_fraction
-        self.shots_oversample = shots_oversample
-        self.source_replay = source_replay
-        self.unlabelled_target = unlabelled_target
-        self.shots: list[Utterance] = []
-        self.adaptation: list[Utterance] = []
-
-    def all_corpora(self) -> list[Corpus]:
-        return self.corpora + self.targets
-
-    def make_split(self) -> tuple[Split, list[str]]:
-        split, roles = super().make_split()
-        target = self._load(self.targets)
-        trained = split.speakers("train") | split.speakers("val")
-        leaked = sorted({speaker_key(u) for u in target} & trained)
-        if leaked:
-            raise ManifestError(f"Target speakers {leaked[:5]} are also source speakers; give sources and targets disjoint languages or corpora.")
-        shared = sorted({os.path.abspath(u.path) for u in target} & (split.files("train") | split.files("val") | split.files("test")))
-        if shared:
-            raise ManifestError(
-                f"Audio files {shared[:3]} are listed both in a source and in a target corpus; one file is one utterance: give them to one side."
-            )
-        self.adaptation, target_test = adaptation_split(target, self.adaptation_speakers, self.seed, self.cover_per_class)
-        self.shots = draw_shots(self.adaptation, self.shots_per_class, self.shots_fraction, self.seed, population=target)
-        split.train = replay_subset(split.train, self.source_replay, self.seed) + self.shots * self.shots_oversample
-        if not split.train:
-            raise ManifestError("Nothing to train on: source_replay is 0 and there are no shots; set shots_per_class or source_replay.")
-        split.test.extend(target_test)
-        return split, roles + ["target"] * len(target_test)
-
-    def train_roles(self, split: Split) -> list[str]:
-        shots = len(self.shots) * self.shots_oversample
-        return ["source"] * (len(split.train) - shots) + ["target"] * shots
-
-    def make_datasets(self, split: Split, test_roles: Sequence[str]) -> dict[str, UtteranceDataset]:
-        datasets = super().make_datasets(split, test_roles)
-        if self.unlabelled_target:
-            datasets["unlabelled"] = UtteranceDataset(
-                self.adaptation,
-                self.label_names,
-                self.sample_rate,
-                roles="target",
-                max_seconds=self.max_train_seconds,
-                labelled=False,
-                skip_bad=self.on_bad_audio == "skip",
-                seed=self.seed + 1,
-            )
-        return datasets
-
-    def split_summary(self) -> dict[str, Any]:
-        summary = super().split_summary()
-        if self.adaptation:
-            summary["adaptation_speakers"] = {
-                f"{corpus}/{language}": sorted({u.speaker for u in self.adaptation if (u.corpus, u.language) == (corpus, language)})
-                for corpus, language in sorted({(u.corpus, u.language) for u in self.adaptation})
-            }
-        summary["shots"] = shot_counts(self.shots, self.label_names)
-        summary["shots_oversample"] = self.shots_oversample
-        return summary
-
-    def setup(self, stage: str | None = None) -> None:
-        fresh = not self.datasets
-        super().setup(stage)
-        if fresh and self.adaptation:
-            self._record_shots()
-
-    def _record_shots(self) -> None:
-        speakers = sorted({u.speaker for u in self.adaptation})
-        message = f"Adaptation: {len(speakers)} target speaker(s) set aside and never tested ({', '.join(speakers)})"
-        if self.shots:
-            message += f"; {len(self.shots)} shots ({self.summary['shots']}), each seen {self.shots_oversample}x per epoch"
-            log_dir = self._log_dir()
-            if log_dir:
-                message += f"; listed in {write_manifest(self.shots, Path(log_dir) / 'shots.jsonl')}"
-        rank_zero_info(message + ".")
-
-    def train_dataloader(self) -> DataLoader | dict[str, DataLoader]:
-        if "unlabelled" not in self.datasets:
-            return super().train_dataloader()
-        unlabelled = self._loader(self.datasets["unlabelled"], train=True)  # cycles ("max_size_cycle"): resumes at batches % its length
-        return {"labelled": super().train_dataloader(), "unlabelled": unlabelled}
-
-
-class SyntheticDataModule(SERDataModule):
-    """A DataModule for in-corpus experiments on the demo corpus (:class:`SyntheticCorpus`, written under ``root`` on first use).
-
-    Args:
-        root: folder of the generated corpus.
-        languages: languages to generate and use (en, de, it, ur).
-        speakers_per_language: speakers generated per language (at most 8: each has its own voice).
-        sentences_per_language: sentences each speaker says in every emotion.
-        shift: strength of the per-language expression shift (0: every language expresses emotions alike).
-        remap: strength of Urdu's exchange of rate and volume between angry and happy (0: none, 1: full).
-        synth_seed: seed of the generated corpus (not of the split: that is ``seed``).
-        noise_floor_db: range [low, high] of each speaker's recording noise floor in dB below its speech;
-            null writes exact digital silence between words instead.
-        **kwargs: the options of :class:`SERDataModule`.
-    """
-
-    def __init__(
-        self,
-        root: str = "data/synthetic",
-        languages: Sequence[str] = LANGUAGES,
-        speakers_per_language: int = 6,
-        sentences_per_language: int = 12,
-        shift: float = 1.0,
-        remap: float = 1.0,
-        synth_seed: int = 0,
-        noise_floor_db: tuple[float, float] | None = (45.0, 60.0),
-        **kwargs: Any,
-    ) -> None:
-        corpus = SyntheticCorpus(
-            root,
-            synth_languages=languages,
-            speakers_per_language=speakers_per_language,
-            sentences_per_language=sentences_per_language,
-            shift=shift,
-            remap=remap,
-            seed=synth_seed,
-            noise_floor_db=noise_floor_db,
+def _plan_of(
+    plan: SplitPlan | Sequence[Corpus] | None, corpora: Sequence[Corpus] | None, val_speakers: int | float, test_speakers: int | float
+) -> SplitPlan:
+    """The plan given, or ``SpeakerHoldout`` over ``corpora`` (a list given as ``plan``, as in ``SERDataModule([corpus])``, counts as corpora)."""
+    if isinstance(plan, (list, tuple)):
+        plan, corpora = None, plan if corpora is None else corpora
+    if plan is None:
+        if not corpora:
+            raise ValueError("Give the split: plan (e.g. class_path: ser_lightning.data.SpeakerHoldout) or corpora, the corpora to train on.")
+        return SpeakerHoldout(corpora, val_speakers, test_speakers)
+    if corpora:
+        raise ValueError("Give plan or corpora, not both: the corpora belong inside the plan (plan.init_args.corpora, sources or targets).")
+    if (val_speakers, test_speakers) != (1, 1):
+        raise ValueError(
+            "val_speakers/test_speakers go with corpora; with a plan, set them where it splits speakers "
+            "(plan.init_args.val_speakers of SpeakerHoldout, or of the sources plan of CrossLingual)."
         )
-        super().__init__(corpora=[corpus], **kwargs)
+    if not isinstance(plan, SplitPlan):
+        raise ValueError(f"plan must be a split plan (SpeakerHoldout, CorpusFolds, CrossLingual), got {type(plan).__name__}.")
+    return plan

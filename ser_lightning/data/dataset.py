@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..naming import snr_tag
 from .audio import AudioError, load_audio, random_crop
-from .augment import EvaluationNoise, snr_tag
+from .augment import EvaluationNoise
 from .batching import collate_utterances
 from .manifest import Utterance
 
@@ -49,8 +50,8 @@ def noise_key(utt: Utterance) -> str:
 class UtteranceDataset(Dataset):
     """Loads utterances as float32 mono waves at ``sample_rate`` with integer labels.
 
-    ``roles`` tags each utterance for evaluation (``source``: held-out speakers of a training
-    corpus, ``target``: a corpus or language never trained on). ``max_seconds`` crops long
+    Each utterance's ``role`` (set by the split plan) tags it for evaluation (``source``: held-out speakers of a
+    training corpus, ``target``: a corpus or language never trained on). ``max_seconds`` crops long
     utterances at random (training only); ``augment`` is an audiomentations-style callable
     ``augment(samples=..., sample_rate=...)``. With ``snrs`` every utterance appears once per SNR
     (None = clean) with ``noise`` added at that SNR, and its ``meta`` carries ``snr``. Indexed with
@@ -67,7 +68,6 @@ class UtteranceDataset(Dataset):
         utterances: Sequence[Utterance],
         label_names: Sequence[str],
         sample_rate: int,
-        roles: Sequence[str] | str = "source",
         max_seconds: float | None = None,
         augment: Augment | None = None,
         snrs: Sequence[float | None] = (None,),
@@ -80,9 +80,6 @@ class UtteranceDataset(Dataset):
         self.labelled = labelled
         self.label_index = {name: i for i, name in enumerate(label_names)}
         self.sample_rate = sample_rate
-        self.roles = [roles] * len(self.utterances) if isinstance(roles, str) else list(roles)
-        if len(self.roles) != len(self.utterances):
-            raise ValueError(f"Got {len(self.roles)} roles for {len(self.utterances)} utterances.")
         self.max_samples = int(max_seconds * sample_rate) if max_seconds else None
         self.augment = augment
         self.snrs = list(snrs) or [None]
@@ -100,6 +97,11 @@ class UtteranceDataset(Dataset):
         """Durations in seconds after cropping, for length-aware batching (repeated once per SNR)."""
         cap = self.max_samples / self.sample_rate if self.max_samples else float("inf")
         return [min(u.duration, cap) for u in self.utterances] * len(self.snrs)
+
+    @property
+    def roles(self) -> list[str]:
+        """The role of each utterance (``source``, ``target``), as its split plan set it."""
+        return [u.role for u in self.utterances]
 
     @property
     def labels(self) -> list[str]:
@@ -136,7 +138,7 @@ class UtteranceDataset(Dataset):
             "speaker": utt.speaker,
             "language": utt.language,
             "corpus": utt.corpus,
-            "role": self.roles[index % len(self.utterances)],
+            "role": utt.role,
         }
         if len(self.snrs) > 1 or snr is not None:
             meta["snr"] = snr_tag(snr)

@@ -28,7 +28,9 @@ class Utterance:
     """One utterance: where its audio is, its emotion label and who said it in which language.
 
     ``duration`` is in seconds (0.0 when unknown; the DataModule fills it from the file header).
-    ``extra`` holds corpus-specific fields (gender, sentence id, valence, ...).
+    ``extra`` holds corpus-specific fields (gender, sentence id, valence, ...). ``role`` is what the split plan
+    made of it (``source``: a trained-on corpus; ``target``: a corpus or language never trained on, or its
+    few-shot data); plans set it on every utterance they return, whatever a manifest says.
     """
 
     path: str
@@ -39,13 +41,14 @@ class Utterance:
     duration: float = 0.0
     sample_rate: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    role: str = "source"
 
     def with_(self, **changes: Any) -> Utterance:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
 
-_FIELD_NAMES = {f.name for f in fields(Utterance)}
+_FIELD_NAMES = {f.name for f in fields(Utterance)} - {"role"}  # roles come from the split plan, never from a manifest
 
 
 def utterance_from_dict(record: dict[str, Any], base_dir: Path, source: str = "<dict>") -> Utterance:
@@ -152,6 +155,7 @@ def write_manifest(utterances: Iterable[Utterance], path: str | Path) -> Path:
     with tmp.open("w", encoding="utf-8") as handle:
         for utt in utterances:
             record = asdict(utt)
+            del record["role"]  # a split plan's decision, not a property of the corpus
             audio = Path(utt.path)
             try:
                 record["path"] = Path(os.path.abspath(audio)).relative_to(base_dir).as_posix()  # not resolve(): keep symlinked trees movable

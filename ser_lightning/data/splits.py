@@ -21,11 +21,20 @@ def speaker_key(utt: Utterance) -> tuple[str, str]:
 
 @dataclass
 class Split:
-    """Utterances per split name."""
+    """Utterances per split name, as a split plan (:mod:`~ser_lightning.data.plans`) decided them.
+
+    ``unlabelled`` is target audio served without labels (domain-adversarial training); ``adaptation`` the target
+    speakers' utterances set aside for few-shot adaptation (never tested) and ``shots`` the labelled ones drawn
+    from them (``train`` holds them, possibly repeated); ``notes`` what the plan wants said in the run's log.
+    """
 
     train: list[Utterance] = field(default_factory=list)
     val: list[Utterance] = field(default_factory=list)
     test: list[Utterance] = field(default_factory=list)
+    unlabelled: list[Utterance] = field(default_factory=list)
+    adaptation: list[Utterance] = field(default_factory=list)
+    shots: list[Utterance] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def speakers(self, name: str) -> set[tuple[str, str]]:
         return {speaker_key(u) for u in getattr(self, name)}

@@ -24,12 +24,12 @@ def group_name(role: str, utt: Utterance) -> str:
     return f"{role}:{utt.corpus}/{utt.language}"
 
 
-def count_classes(utterances: Sequence[Utterance], roles: Sequence[str], label_names: Sequence[str]) -> dict[str, dict[str, Any]]:
+def count_classes(utterances: Sequence[Utterance], label_names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per group (:func:`group_name`): utterances per class (every class listed, 0 where absent) and distinct speakers."""
     labels: dict[str, Counter] = defaultdict(Counter)
     speakers: dict[str, set] = defaultdict(set)
-    for utt, role in zip(utterances, roles):
-        name = group_name(role, utt)
+    for utt in utterances:
+        name = group_name(utt.role, utt)
         labels[name][utt.label] += 1
         speakers[name].add(speaker_key(utt))
     return {name: {"classes": {label: labels[name][label] for label in label_names}, "speakers": len(speakers[name])} for name in sorted(labels)}

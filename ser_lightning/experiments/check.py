@@ -7,17 +7,8 @@ import io
 from collections.abc import Sequence
 
 from .grid import RunSpec
-from .job import working_directory
+from .job import cli_error, working_directory
 from .sweep import Sweep, SweepError
-
-
-def cli_error(text: str) -> str:
-    """The CLI's ``error: ...`` message (with its continuation lines) from what it printed, or its last line."""
-    lines = text.rstrip().splitlines()
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index].startswith("error:"):
-            return " ".join(line.strip() for line in lines[index:])[:500]
-    return lines[-1].strip()[:500] if lines else ""
 
 
 def covering_sample(specs: Sequence[RunSpec]) -> list[RunSpec]:

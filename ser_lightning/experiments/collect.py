@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .records import parse_metric_key, read_results, study_fields
+from ..naming import parse_metric_key, snr_tag
+from ..results import read_results, study_fields
 
 # Study fields read from each run's resolved config; grid axes of the same name are these fields, not extra columns.
 FIELDS = ("backbone", "pretrained", "train", "test", "k")
 SEEDS = ("seed", "split_seed")
-CLEAN = "clean"
 
 
 @dataclass
@@ -30,11 +30,6 @@ class RunRecord:
 def load_records(runs: Iterable[tuple[str, Mapping[str, str], Path]]) -> list[RunRecord]:
     """Read the results file of each (name, point, results path)."""
     return [RunRecord(name, dict(point), read_results(path)) for name, point, path in runs]
-
-
-def snr_label(snr: float | None) -> str:
-    """``clean`` for no added noise, else the SNR in dB as written (``10``, ``2.5``)."""
-    return CLEAN if snr is None else format(snr, "g")
 
 
 def tidy_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
@@ -62,7 +57,7 @@ def tidy_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
                 continue
             metric, group, snr = parsed
             n = groups.get(group, {}).get("n") if snr is None else None
-            rows.append(base | {"group": group, "snr": snr_label(snr), "metric": metric, "value": float(value), "n": None if n is None else int(n)})
+            rows.append(base | {"group": group, "snr": snr_tag(snr), "metric": metric, "value": float(value), "n": None if n is None else int(n)})
     return rows
 
 

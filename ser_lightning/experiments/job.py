@@ -65,11 +65,18 @@ def program_arguments() -> Iterator[None]:
         sys.argv = saved
 
 
+def cli_error(text: str) -> str:
+    """The CLI's ``error: ...`` message (with its continuation lines) from what it printed, or its last line."""
+    lines = text.rstrip().splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith("error:"):
+            return " ".join(line.strip() for line in lines[index:])[:500]
+    return lines[-1].strip()[:500] if lines else ""
+
+
 def _error_line(error: BaseException, log: Path) -> str:
     """One line saying what went wrong; for the CLI's own exits, its ``error:`` line from the log."""
     if isinstance(error, SystemExit):
-        from .check import cli_error
-
         found = cli_error(log.read_text(encoding="utf-8", errors="replace")) if log.is_file() else ""
         return found if found.startswith("error:") else f"the CLI stopped with exit code {error.code}"
     text = f"{type(error).__name__}: {error}".strip()

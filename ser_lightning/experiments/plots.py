@@ -11,7 +11,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .collect import CLEAN, Cell, aggregate, factor_columns
+from ..naming import CLEAN, snr_tag
+from .collect import Cell, aggregate, factor_columns
 from .tables import ROLES, ordered_groups
 
 Rows = Sequence[Mapping[str, Any]]
@@ -152,7 +153,7 @@ def noise_curve(rows: Rows, metric: str, replicates: Sequence[str], path: Path) 
     axes = figure.add_subplot()
     _lines(axes, rows, lambda snr: clean_at if snr == CLEAN else _number(snr), "snr", conditions, metric)
     ticks = snrs + [clean_at]
-    axes.set_xticks(ticks, [format(s, "g") for s in snrs] + ["clean"])
+    axes.set_xticks(ticks, [snr_tag(s) for s in snrs] + [CLEAN])
     axes.set_xlabel("test SNR (dB), white noise")
     axes.set_title("Robustness to noise (mean ± std over runs)")
     return _save(figure, path)

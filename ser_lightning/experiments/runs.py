@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fileio import write_text_atomic
-from .records import RESULTS_FILE
+from ..results import RESULTS_FILE
 
 STATES = ("pending", "queued", "running", "done", "failed")
 

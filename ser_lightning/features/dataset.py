@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from ..data.augment import snr_tag
 from ..data.dataset import UtteranceDataset
+from ..naming import snr_tag
 from .keys import utterance_keys
 
 FEATURE_KEYS = "feature_keys"
@@ -56,7 +56,7 @@ class CachedFeatureDataset(Dataset):
             "speaker": utt.speaker,
             "language": utt.language,
             "corpus": utt.corpus,
-            "role": source.roles[index % len(source.utterances)],
+            "role": utt.role,
         }
         if len(source.snrs) > 1 or snr is not None:
             meta["snr"] = snr_tag(snr)

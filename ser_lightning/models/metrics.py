@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import torch
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
+from ..naming import CLEAN, split_group_key
 
 SCALARS = ("ua", "wa", "f1")
 
@@ -40,23 +41,10 @@ def ser_metrics(num_classes: int, confusion: bool = False) -> MetricCollection:
     return MetricCollection(metrics)
 
 
-def group_key(group: str, snr: str = "clean") -> str:
-    """The name of a test group at an SNR: ``target`` when clean, ``target/snr10`` at 10 dB (``snr10`` for ``all``)."""
-    if snr == "clean":
-        return group
-    return f"snr{snr}" if group == "all" else f"{group}/snr{snr}"
-
-
-def split_group_key(key: str) -> tuple[str, str]:
-    """Inverse of :func:`group_key`: (group, snr tag)."""
-    match = re.fullmatch(r"(?:(.+)/)?snr(-?[0-9.]+(?:e-?[0-9]+)?)", key)
-    return (match.group(1) or "all", match.group(2)) if match else (key, "clean")
-
-
 def results_table(results: Mapping[str, Mapping[str, float]], title: str = "Test results") -> str:
     """A plain-text table: one row per group (all, roles, languages) and SNR, with UA, WA, macro-F1 and N."""
     rows = [(*split_group_key(key), row) for key, row in results.items()]
-    noisy = any(snr != "clean" for _, snr, _ in rows)
+    noisy = any(snr != CLEAN for _, snr, _ in rows)
     order = {group: i for i, group in enumerate(dict.fromkeys(group for group, _, _ in rows))}
     rows.sort(key=lambda r: order[r[0]])  # stable: SNRs stay in the order they were tested
     snr_head = f" {'SNR':>6}" if noisy else ""

@@ -19,11 +19,13 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
 from typing_extensions import override
 
+from ..naming import ALL, CLEAN, group_key, rows_by_group
 from .adversarial import DomainClassifier, ganin_coefficient
 from .backbones import Backbone
+from .class_weights import inverse_frequency_weights
 from .confusion import confusion_image, per_class_recall
 from .finetuning import count_parameters
-from .metrics import SCALARS, confusion_markdown, group_key, ser_metrics
+from .metrics import SCALARS, confusion_markdown, ser_metrics
 from .pooling import MeanPooling, Pooling
 from .standalone import CHECKPOINT_KEY, configured_backbone, make_standalone
 from .transfer import load_initial_weights
@@ -289,19 +291,12 @@ class EmotionRecognizer(LightningModule):
     @override
     def on_test_epoch_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
-        groups, snrs = ["all"], ["clean"]
+        groups, snrs = [ALL], [CLEAN]
         if hasattr(datamodule, "test_group_values"):
             groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
             snrs = datamodule.test_group_values("snr")
         keys = [group_key(group, snr) for group in groups for snr in snrs]
         self.test_metrics = nn.ModuleDict({key: ser_metrics(self.hparams.num_classes, confusion=True) for key in keys}).to(self.device)
-
-    def _row_groups(self, meta: dict[str, list], size: int) -> list[list[str]]:
-        """The test group keys each of a batch's ``size`` utterances counts towards."""
-        snrs = meta.get("snr") or ["clean"] * size
-        return [
-            [group_key("all", snr)] + [group_key(meta[key][row], snr) for key in self.hparams.group_by if key in meta] for row, snr in enumerate(snrs)
-        ]
 
     @override
     def test_step(self, batch: dict[str, Any] | None, batch_idx: int) -> None:
@@ -309,11 +304,7 @@ class EmotionRecognizer(LightningModule):
             return
         logits = self.logits(batch)
         labels = batch["labels"]
-        rows_of: dict[str, list[int]] = {}
-        for row, keys in enumerate(self._row_groups(batch["meta"], len(labels))):
-            for key in keys:
-                rows_of.setdefault(key, []).append(row)
-        for key, rows in rows_of.items():
+        for key, rows in rows_by_group(batch["meta"], len(labels), self.hparams.group_by).items():
             if key not in self.test_metrics:
                 if self.trainer.world_size > 1:
                     raise RuntimeError(
@@ -374,17 +365,9 @@ class EmotionRecognizer(LightningModule):
         recursively), an audio file, a text file listing paths, or a list of these. Returns one
         :class:`~ser_lightning.predictions.FilePrediction` per file, sorted by path.
         """
-        from lightning.pytorch import Trainer
+        from ..predictions import predict_files
 
-        from ..data.files import AudioFiles
-        from ..predictions import aggregate_windows, prediction_rows
-
-        data = AudioFiles(files, sample_rate=sample_rate, window_seconds=window_seconds, hop_seconds=hop_seconds, batch_size=batch_size)
-        trainer = Trainer(
-            accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
-        )
-        batches = trainer.predict(self, datamodule=data, return_predictions=True)
-        return aggregate_windows(prediction_rows(batches or []), self.label_names)
+        return predict_files(self, files, window_seconds, hop_seconds, batch_size, sample_rate, accelerator)
 
     @override
     def configure_optimizers(self) -> dict[str, Any]:
@@ -410,14 +393,3 @@ class EmotionRecognizer(LightningModule):
 def batch_seed(seed: int, batch: int, rank: int) -> int:
     """The torch seed of one training batch of one rank (a hash, so neighbouring batches get unrelated streams)."""
     return int.from_bytes(hashlib.sha256(f"{seed}|{batch}|{rank}".encode()).digest()[:8], "little") & (2**63 - 1)
-
-
-def inverse_frequency_weights(counts: Sequence[int], label_names: Sequence[str]) -> torch.Tensor:
-    """Per-class loss weights ``N / (C * n_c)`` (1 for every class when balanced); a class with no example is an error."""
-    counts_t = torch.tensor(list(counts), dtype=torch.float32)
-    if len(counts_t) != len(label_names):
-        raise ValueError(f"Got {len(counts_t)} class counts for {len(label_names)} classes.")
-    empty = [name for name, count in zip(label_names, counts) if count == 0]
-    if empty:
-        raise ValueError(f"class_weights: auto: classes {empty} have no training utterance; drop them from the label space or give weights by hand.")
-    return counts_t.sum() / (len(counts_t) * counts_t)

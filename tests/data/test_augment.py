@@ -6,7 +6,8 @@ import soundfile as sf
 import torch
 from audiomentations import AddGaussianSNR, Gain
 
-from ser_lightning.data.augment import EvaluationNoise, add_noise, compose_augmentations, snr_tag
+from ser_lightning.data.augment import EvaluationNoise, add_noise, compose_augmentations
+from ser_lightning.naming import snr_tag
 
 
 def measured_snr(clean: torch.Tensor, noisy: torch.Tensor) -> float:

@@ -12,7 +12,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Rando
 
 from ser_lightning.data import CrossLingualDataModule, SyntheticCorpus
 from ser_lightning.data.batching import DurationBatchSampler, EpochShuffleSampler, collate_utterances, padding_ratio
-from ser_lightning.data.synthetic import SynthesisSpec, synthesize_corpus
+from ser_lightning.data.demo import SynthesisSpec, synthesize_corpus
 
 
 def durations(n=400, seed=0):

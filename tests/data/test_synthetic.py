@@ -13,8 +13,7 @@ import soundfile as sf
 
 from ser_lightning.data import SyntheticCorpus
 from ser_lightning.data.__main__ import main
-from ser_lightning.data.manifest import ManifestError, read_manifest
-from ser_lightning.data.synthetic import (
+from ser_lightning.data.demo import (
     CORPUS_NAME,
     EMOTIONS,
     FEMALE_VARIANTS,
@@ -28,6 +27,7 @@ from ser_lightning.data.synthetic import (
     speaker_plan,
     synthesize_corpus,
 )
+from ser_lightning.data.manifest import ManifestError, read_manifest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALL = SynthesisSpec(languages=("en", "ur"), speakers_per_language=2, sentences_per_language=2)

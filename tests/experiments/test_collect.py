@@ -10,8 +10,9 @@ from matplotlib.image import imread
 
 from ser_lightning.experiments.collect import RunRecord, aggregate, default_replicates, factor_columns, load_records, tidy_rows, write_tidy_csv
 from ser_lightning.experiments.plots import make_plots
-from ser_lightning.experiments.records import parse_metric_key, study_fields, write_results
 from ser_lightning.experiments.tables import study_tables
+from ser_lightning.naming import parse_metric_key
+from ser_lightning.results import study_fields, write_results
 
 
 def config(backbone: str, pretrained: bool | None, k: int, seed: int, sources: list[str], targets: list[str]) -> dict:
@@ -84,6 +85,20 @@ def test_study_fields_come_from_the_resolved_config():
         {"data": {"class_path": "x.CrossCorpusDataModule", "init_args": {"sources": ["iemocap", "emodb"], "targets": ["urdu"]}}}
     )
     assert registry_names["train"] == "iemocap+emodb" and registry_names["test"] == "urdu" and registry_names["k"] == 0
+
+
+def test_study_fields_read_a_plan_given_under_data_init_args_plan():
+    flat = config("facebook/wav2vec2-base", True, 5, 1, ["en", "de"], ["ur"])
+    args = flat["data"]["init_args"]
+    holdout = {"class_path": "ser_lightning.data.SpeakerHoldout", "init_args": {"corpora": args["sources"]}}
+    plan = {"class_path": "ser_lightning.data.CrossLingual", "init_args": {"sources": holdout, "targets": args["targets"], "shots_per_class": 5}}
+    planned = flat | {"data": {"class_path": "ser_lightning.data.SERDataModule", "init_args": {"plan": plan, "seed": 1, "test_snrs": [None, 10, 0]}}}
+    assert study_fields(planned) == study_fields(flat)
+    folds = {
+        "class_path": "ser_lightning.data.CorpusFolds",
+        "init_args": {"corpus": {"class_path": "ser_lightning.data.EmoDB", "init_args": {"root": "x"}}},
+    }
+    assert study_fields({"data": {"class_path": "ser_lightning.data.SERDataModule", "init_args": {"plan": folds}}})["train"] == "emodb"
 
 
 def test_k_is_what_was_drawn_and_the_data_seed_follows_seed_everything():

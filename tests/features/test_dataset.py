@@ -8,7 +8,9 @@ from ser_lightning.features import FEATURE_KEYS, CachedFeatureDataset
 
 def test_items_carry_the_sources_labels_and_metadata_without_audio(corpus):
     utterances = ManifestCorpus(str(corpus)).load()[:6]
-    source = UtteranceDataset(utterances, ["angry", "happy", "neutral", "sad"], 16000, roles="target", snrs=[None, 10], noise=EvaluationNoise(16000))
+    source = UtteranceDataset(
+        [u.with_(role="target") for u in utterances], ["angry", "happy", "neutral", "sad"], 16000, snrs=[None, 10], noise=EvaluationNoise(16000)
+    )
     cached = CachedFeatureDataset(source)
     assert len(cached) == len(source) == 12 and cached.durations == source.durations
     for index in (0, 5, 7):

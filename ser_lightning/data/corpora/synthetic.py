@@ -10,9 +10,9 @@ from pathlib import Path
 from lightning.pytorch.utilities import rank_zero_info
 
 from ...fileio import file_lock
+from ..demo import GENERATOR_VERSION, LANGUAGES, SynthesisSpec, synthesize_corpus
 from ..labels import CATEGORICAL4
 from ..manifest import ManifestError, Utterance, read_manifest
-from ..synthetic import GENERATOR_VERSION, LANGUAGES, SynthesisSpec, synthesize_corpus
 from .base import Corpus
 
 

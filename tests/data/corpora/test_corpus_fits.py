@@ -12,7 +12,7 @@ import yaml
 from ser_lightning.cli import main
 from ser_lightning.data import CORPUS_DATAMODULES
 from ser_lightning.models import CNNLSTM, EmotionRecognizer
-from ser_lightning.models.module import inverse_frequency_weights
+from ser_lightning.models.class_weights import inverse_frequency_weights
 
 STUDY = ("iemocap", "emodb", "emovo", "urdu")
 

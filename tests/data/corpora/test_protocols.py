@@ -17,13 +17,14 @@ def test_every_fold_of_the_default_protocol_is_speaker_independent(trees, name):
     tested = []
     for fold in range(folds):
         dm = datamodule_class(root=str(trees[name]), fold=fold, label_space="native")
-        split, roles = dm.make_split()
+        split = dm.make_split()
+        roles = [u.role for u in split.test]
         train, val, test = ({u.speaker for u in getattr(split, part)} for part in ("train", "val", "test"))
         assert train and val and test and roles == ["source"] * len(split.test)
         assert not test & (train | val), f"fold {fold} tests on speakers it trains or validates on"
         if name != "tess":  # TESS validates on held-out words of its single training speaker
             assert not train & val
-        assert len(split.train) + len(split.val) + len(split.test) == len(dm._load(dm.corpora))
+        assert len(split.train) + len(split.val) + len(split.test) == len(dm.load(dm.corpora))
         tested.append(test)
     assert sorted(s for fold in tested for s in fold) == sorted(set().union(*tested)), "a speaker is tested in two folds"
     assert set().union(*tested) == {u.speaker for u in CORPORA[name](str(trees[name])).parse()}, "a speaker is never tested"
@@ -81,7 +82,7 @@ def test_folds_do_not_depend_on_the_label_space(trees):
     def test_speakers(space: str) -> list[set[str]]:
         folds = []
         for fold in range(PROTOCOLS["cremad"].folds):
-            split, _ = CORPUS_DATAMODULES["cremad"](root=str(trees["cremad"]), fold=fold, label_space=space).make_split()
+            split = CORPUS_DATAMODULES["cremad"](root=str(trees["cremad"]), fold=fold, label_space=space).make_split()
             folds.append({u.speaker for u in split.test})
         return folds
 

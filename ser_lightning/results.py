@@ -1,21 +1,21 @@
-"""A run's machine-readable results (``results.json``, written by the CLI after ``test``) and the study fields read from its config.
+"""The schema of a run's ``results.json``: written by the CLI after ``test``, read by the experiments (sweeps, tables, plots).
 
-Light on purpose (no torch): the sweep collector reads hundreds of these.
+It holds the test metrics (named by :mod:`ser_lightning.naming`), the results per test group, the resolved config,
+the study fields read from that config (backbone, train and test corpora, k, seeds) and the data summary. It lives
+below the CLI that writes it and the experiments that read it. Light on purpose (no torch): a sweep reads hundreds.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..fileio import write_text_atomic
+from .fileio import write_text_atomic
 
 RESULTS_FILE = "results.json"
 RESULTS_FORMAT = 1
-_SNR = re.compile(r"^snr(-?\d+(?:\.\d+)?)$")
 
 
 def write_results(
@@ -55,26 +55,6 @@ def read_results(path: str | Path) -> dict[str, Any]:
     if not isinstance(record, dict) or "metrics" not in record:
         raise ValueError(f"{path} has no `metrics`; it was not written by ser_lightning's CLI.")
     return record
-
-
-def parse_metric_key(key: str) -> tuple[str, str, float | None] | None:
-    """Split a logged test metric into (metric, group, SNR in dB or None for clean audio).
-
-    ``test/ua`` -> (ua, all, None); ``test/ua/ur/snr10`` -> (ua, ur, 10.0); ``test/ua/snr0`` -> (ua, all, 0.0);
-    ``test/recall/angry`` -> (recall/angry, all, None). Keys outside ``test/`` give None.
-    """
-    parts = key.split("/")
-    if len(parts) < 2 or parts[0] != "test":
-        return None
-    parts = parts[1:]
-    snr = None
-    match = _SNR.match(parts[-1]) if len(parts) > 1 else None
-    if match:
-        snr = float(match.group(1))
-        parts = parts[:-1]
-    if parts[0] == "recall" and len(parts) >= 2:
-        return f"recall/{parts[1]}", "/".join(parts[2:]) or "all", snr
-    return parts[0], "/".join(parts[1:]) or "all", snr
 
 
 def _init_args(block: Any) -> dict[str, Any]:
@@ -123,6 +103,21 @@ def drawn_k(summary: Mapping[str, Any] | None) -> float | None:
     return int(mean) if mean == int(mean) else round(mean, 2)
 
 
+def _split_args(data_args: Mapping[str, Any]) -> dict[str, Any]:
+    """The options that decide the split: the DataModule's own, or its ``plan``'s (``data.init_args.plan``)."""
+    return _init_args(data_args["plan"]) if isinstance(data_args.get("plan"), Mapping) else dict(data_args)
+
+
+def _trained_corpora(split_args: Mapping[str, Any]) -> Any:
+    """The corpora trained on: ``sources`` (corpora, or a plan of them), ``corpora``, or one ``corpus`` (``CorpusFolds``)."""
+    sources = split_args.get("sources")
+    if isinstance(sources, Mapping) and "class_path" in sources:  # a plan: SpeakerHoldout(corpora) or CorpusFolds(corpus)
+        return _trained_corpora(_init_args(sources))
+    if sources:
+        return sources
+    return split_args.get("corpora") or split_args.get("corpus")
+
+
 def study_fields(config: Mapping[str, Any], data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The fields a study compares runs by, read from a resolved CLI config (missing options give None).
 
@@ -137,13 +132,14 @@ def study_fields(config: Mapping[str, Any], data: Mapping[str, Any] | None = Non
     backbone = model_args.get("backbone")
     backbone_args = _init_args(backbone)
     data_args = _init_args(config.get("data"))
+    split_args = _split_args(data_args)
     drawn = drawn_k(data)
     return {
         "backbone": backbone_name(backbone),
         "pretrained": backbone_args.get("pretrained"),
-        "train": corpora_label(data_args.get("sources", data_args.get("corpora"))),
-        "test": corpora_label(data_args.get("targets")),
-        "k": drawn if drawn is not None else data_args.get("shots_per_class") or 0,
+        "train": corpora_label(_trained_corpora(split_args)),
+        "test": corpora_label(split_args.get("targets")),
+        "k": drawn if drawn is not None else split_args.get("shots_per_class") or 0,
         "seed": config.get("seed_everything"),
         "split_seed": data_args.get("seed") if data_args.get("seed") is not None else (data or {}).get("seed", config.get("seed_everything")),
         "test_snrs": data_args.get("test_snrs"),
