@@ -15,7 +15,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 from typing_extensions import override
 
-Row = tuple[str, float, list[float]]  # path, window start in seconds, class probabilities
+Row = tuple[str, float, float | None, list[float]]  # path, window start and end in seconds (end None: whole file), class probabilities
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,14 @@ class FilePrediction:
 
 
 def prediction_rows(batches: Sequence[dict[str, Any]]) -> list[Row]:
-    """(path, window start, probabilities) per window from ``predict_step`` outputs (start 0 for whole utterances)."""
+    """(path, window start, window end, probabilities) per window from ``predict_step`` outputs (start 0 and end None
+    for whole utterances)."""
     rows: list[Row] = []
     for batch in batches:
-        starts = batch.get("start") or [0.0] * len(batch["path"])
-        rows.extend((path, float(start), probs) for path, start, probs in zip(batch["path"], starts, batch["probabilities"].tolist()))
+        size = len(batch["path"])
+        starts, ends = batch.get("start") or [0.0] * size, batch.get("end") or [None] * size
+        for path, start, end, probs in zip(batch["path"], starts, ends, batch["probabilities"].tolist()):
+            rows.append((path, float(start), None if end is None else float(end), probs))
     return rows
 
 
@@ -47,13 +50,13 @@ def gather_rows(rows: list[Row]) -> list[Row]:
         shards: list = [None] * torch.distributed.get_world_size()
         torch.distributed.all_gather_object(shards, rows)
         rows = [row for shard in shards for row in shard]
-    return list({(path, start): (path, start, probs) for path, start, probs in rows}.values())
+    return list({(row[0], row[1]): row for row in rows}.values())
 
 
 def aggregate_windows(rows: Sequence[Row], label_names: Sequence[str]) -> list[FilePrediction]:
     """One prediction per file, sorted by path: the mean of its windows' class probabilities and its argmax."""
     per_file: dict[str, list[list[float]]] = defaultdict(list)
-    for path, _, probs in sorted(rows, key=lambda row: (row[0], row[1])):
+    for path, _, _, probs in sorted(rows, key=lambda row: (row[0], row[1])):
         per_file[path].append(probs)
     predictions = []
     for path, windows in sorted(per_file.items()):
@@ -61,6 +64,25 @@ def aggregate_windows(rows: Sequence[Row], label_names: Sequence[str]) -> list[F
         label = label_names[int(mean.argmax())]
         predictions.append(FilePrediction(path, label, {name: float(p) for name, p in zip(label_names, mean.tolist())}, len(windows)))
     return predictions
+
+
+def write_windows(rows: Sequence[Row], label_names: Sequence[str], path: Path) -> Path:
+    """Emotion over time: one row per window (path, start, end in seconds, prediction, ``p_<label>``), sorted by file and
+    start; CSV, or JSON lines for a ``.jsonl``/``.json`` path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(rows, key=lambda row: (row[0], row[1]))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = None if path.suffix.lower() in (".jsonl", ".json") else csv.writer(handle)
+        if writer is not None:
+            writer.writerow(["path", "start", "end", "prediction", *(f"p_{name}" for name in label_names)])
+        for file, start, end, probs in ordered:
+            label = label_names[max(range(len(probs)), key=probs.__getitem__)]
+            if writer is None:
+                record = {"path": file, "start": start, "end": end, "prediction": label, "probabilities": dict(zip(label_names, probs))}
+                handle.write(json.dumps(record) + "\n")
+            else:
+                writer.writerow([file, f"{start:.3f}", "" if end is None else f"{end:.3f}", label, *(f"{p:.6f}" for p in probs)])
+    return path
 
 
 def write_predictions(predictions: Sequence[FilePrediction], label_names: Sequence[str], path: Path) -> Path:
@@ -87,11 +109,14 @@ class PredictionWriter(BasePredictionWriter):
         output: the file to write; a ``.jsonl`` ending writes JSON lines (with the number of windows per
             file), anything else CSV. Null writes ``predictions.csv`` in the run's log folder (the working
             directory without a logger).
+        windows_output: also write emotion over time to this file: one row per window of every file, with its
+            start and end in seconds (``AudioFiles`` cuts long files into windows; ``.jsonl`` for JSON lines).
     """
 
-    def __init__(self, output: str | None = None) -> None:
+    def __init__(self, output: str | None = None, windows_output: str | None = None) -> None:
         super().__init__(write_interval="epoch")
         self.output = output
+        self.windows_output = windows_output
 
     @override
     def write_on_epoch_end(self, trainer: Trainer, pl_module: LightningModule, predictions: Sequence[Any], batch_indices: Sequence[Any]) -> None:
@@ -106,6 +131,9 @@ class PredictionWriter(BasePredictionWriter):
         files = aggregate_windows(rows, label_names)
         write_predictions(files, label_names, path)
         print(f"Wrote {len(files)} predictions to {path}", flush=True)
+        if self.windows_output:
+            windows = write_windows(rows, label_names, Path(self.windows_output))
+            print(f"Wrote {len(rows)} window predictions (emotion over time) to {windows}", flush=True)
 
 
 def predict_files(

@@ -83,7 +83,7 @@ def windows_of(path: str, window_seconds: float | None, hop_seconds: float | Non
 
 
 class WindowDataset(Dataset):
-    """Mono float32 waves at ``sample_rate`` for each window; ``meta`` holds the path and the start in seconds."""
+    """Mono float32 waves at ``sample_rate`` for each window; ``meta`` holds the path and the start and end in seconds."""
 
     def __init__(self, windows: Sequence[Window], sample_rate: int) -> None:
         self.windows = list(windows)
@@ -99,7 +99,11 @@ class WindowDataset(Dataset):
         except Exception as error:
             raise AudioError(f"Audio file {window.path} cannot be read ({error}); re-export it as WAV/FLAC or leave it out.") from None
         wave = resample(torch.from_numpy(np.ascontiguousarray(data.mean(axis=1))), window.file_rate, self.sample_rate)
-        return {"wave": wave, "label": -1, "meta": {"path": window.path, "start": window.start / window.file_rate}}
+        return {
+            "wave": wave,
+            "label": -1,
+            "meta": {"path": window.path, "start": window.start / window.file_rate, "end": window.stop / window.file_rate},
+        }
 
 
 class AudioFiles(LightningDataModule):

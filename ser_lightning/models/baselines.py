@@ -92,7 +92,27 @@ class CNNLSTM(Backbone):
             x = x.masked_fill(~sample_mask(frames, x.shape[-1])[:, None, None, :], 0.0)
         x = x.flatten(1, 2).transpose(1, 2)  # [B, F', C * M']
         frames = frames.clamp(1, x.shape[1])
+        if torch.compiler.is_exporting():  # torch.export (ONNX) cannot trace packing, whose shapes depend on the data
+            return [self._unpacked_lstm(x, frames)], frames
         packed = pack_padded_sequence(x, frames.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
         return [out], frames
+
+    def _unpacked_lstm(self, x: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """The packed bidirectional LSTM's output without packing: the backward direction reads each sequence reversed
+        within its own length, so padding never reaches a real frame; padded frames are zero, as packing leaves them."""
+        steps = torch.ones_like(x[..., 0], dtype=torch.long).cumsum(1) - 1  # positions from the tensor itself, not from a traced shape
+        valid = steps < frames[:, None]
+        reverse = torch.where(valid, frames[:, None] - 1 - steps, steps)[..., None]  # a permutation of each row
+        lstm, out = self.lstm, x
+        for layer in range(lstm.num_layers):
+            directions = []
+            for suffix in ("", "_reverse"):
+                weights = [getattr(lstm, f"{name}_l{layer}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                state = out.new_zeros(1, out.shape[0], lstm.hidden_size)
+                source = out if not suffix else out.gather(1, reverse + torch.zeros_like(out, dtype=torch.long))
+                y = torch.lstm(source, (state, state), weights, True, 1, 0.0, False, False, True)[0]
+                directions.append(y if not suffix else y.gather(1, reverse + torch.zeros_like(y, dtype=torch.long)))
+            out = torch.cat(directions, dim=-1)
+        return out.masked_fill(~valid[..., None], 0.0)

@@ -7,7 +7,7 @@ modules are the feature encoder (the convolutional front end) and which are its 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from torch import nn
 
@@ -96,3 +96,18 @@ def count_parameters(module: nn.Module) -> tuple[int, int]:
     """(trainable, total) parameter counts."""
     params = list(module.parameters())
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+def log_trainable_parameters(recognizer: Any) -> None:
+    """Say (and log as ``params/*``) how many backbone and head parameters train, and how many frozen modules run in eval mode."""
+    from lightning.pytorch.utilities import rank_zero_info
+
+    trainable, total = count_parameters(recognizer.backbone)
+    head_trainable, _ = count_parameters(nn.ModuleList([recognizer.pooling, recognizer.head]))
+    idle = sum(1 for module in recognizer.backbone.modules() if not module.training)
+    rank_zero_info(
+        f"Trainable parameters: backbone {trainable:,} of {total:,}, pooling and classifier {head_trainable:,}"
+        + (f"; {idle} frozen backbone module(s) run in eval mode." if idle else ".")
+    )
+    if recognizer.logger is not None:
+        recognizer.logger.log_metrics({"params/trainable_backbone": trainable, "params/trainable_head": head_trainable}, step=0)

@@ -42,16 +42,22 @@ def ser_metrics(num_classes: int, confusion: bool = False) -> MetricCollection:
 
 
 def results_table(results: Mapping[str, Mapping[str, float]], title: str = "Test results") -> str:
-    """A plain-text table: one row per group (all, roles, languages) and SNR, with UA, WA, macro-F1 and N."""
+    """A plain-text table: one row per group (all, roles, languages) and SNR, with UA, WA, macro-F1, ECE before and after
+    temperature scaling (where measured) and N."""
     rows = [(*split_group_key(key), row) for key, row in results.items()]
     noisy = any(snr != CLEAN for _, snr, _ in rows)
     order = {group: i for i, group in enumerate(dict.fromkeys(group for group, _, _ in rows))}
     rows.sort(key=lambda r: order[r[0]])  # stable: SNRs stay in the order they were tested
+    calibrated = all("ece" in row and "ece_uncalibrated" in row for _, _, row in rows)
     snr_head = f" {'SNR':>6}" if noisy else ""
-    lines = [title, f"{'group':<10}{snr_head} {'UA':>6} {'WA':>6} {'F1':>6} {'N':>6}"]
+    ece_head = f" {'ECE':>6} {'ECE(T)':>6}" if calibrated else ""
+    lines = [title, f"{'group':<10}{snr_head} {'UA':>6} {'WA':>6} {'F1':>6}{ece_head} {'N':>6}"]
     for group, snr, row in rows:
         snr_cell = f" {snr:>6}" if noisy else ""
-        lines.append(f"{group:<10}{snr_cell} {row['ua']:>6.3f} {row['wa']:>6.3f} {row['f1']:>6.3f} {int(row['n']):>6d}")
+        ece_cells = f" {row['ece_uncalibrated']:>6.3f} {row['ece']:>6.3f}" if calibrated else ""
+        lines.append(f"{group:<10}{snr_cell} {row['ua']:>6.3f} {row['wa']:>6.3f} {row['f1']:>6.3f}{ece_cells} {int(row['n']):>6d}")
+    if calibrated:
+        lines.append("ECE: expected calibration error of the softmax; ECE(T): after temperature scaling fit on the validation speakers.")
     return "\n".join(lines)
 
 

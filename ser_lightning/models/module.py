@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -16,16 +14,17 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torchmetrics.classification import MulticlassConfusionMatrix
-from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
 from typing_extensions import override
 
 from ..naming import ALL, CLEAN, group_key, rows_by_group
 from .adversarial import DomainClassifier, ganin_coefficient
 from .backbones import Backbone
+from .calibration import TemperatureFit, calibration_error
 from .class_weights import inverse_frequency_weights
 from .confusion import confusion_image, per_class_recall
-from .finetuning import count_parameters
+from .finetuning import log_trainable_parameters
 from .metrics import SCALARS, confusion_markdown, ser_metrics
+from .optim import adamw_with_warmup, batch_seed
 from .pooling import MeanPooling, Pooling
 from .standalone import CHECKPOINT_KEY, configured_backbone, make_standalone
 from .transfer import load_initial_weights
@@ -132,7 +131,10 @@ class EmotionRecognizer(LightningModule):
         self.val_metrics = ser_metrics(num_classes).clone(prefix="val/")
         self.val_confusion = MulticlassConfusionMatrix(num_classes)
         self.test_metrics = nn.ModuleDict()
+        self.test_uncalibrated = nn.ModuleDict()  # ECE of the plain softmax, beside the calibrated one in test_metrics
         self.test_results: dict[str, dict[str, float]] = {}
+        self.register_buffer("temperature", torch.ones(()))  # softmax(logits / T): fit on each validation epoch, saved with the weights
+        self._temperature_fit = TemperatureFit()
         self._initialised_from: str | None = None
 
     @override
@@ -148,11 +150,12 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint.get("state_dict", {}).setdefault("temperature", torch.ones(()))  # written before calibration: uncalibrated
         self._configured_backbone = configured_backbone(checkpoint) if CHECKPOINT_KEY in checkpoint else None
 
     @override
     def on_fit_start(self) -> None:
-        self._log_trainable_parameters()
+        log_trainable_parameters(self)
         if self.hparams.class_weights == "auto":
             counts = getattr(self.trainer.datamodule, "train_label_counts", None)
             if counts is None:
@@ -180,6 +183,17 @@ class EmotionRecognizer(LightningModule):
         """Class logits [B, num_classes] for zero-padded waves [B, T] with their lengths [B]."""
         return self.head(self.embed(waves, lengths))
 
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, **hub_options: Any) -> EmotionRecognizer:
+        """A model written by ``python -m ser_lightning export``, from its folder (offline) or hub repository (``user/repo``)."""
+        from ..sharing import load_pretrained  # hub_options (revision, token, ...) go to huggingface_hub
+
+        return load_pretrained(name_or_path, **hub_options)
+
+    def probabilities(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Calibrated class probabilities [B, num_classes]: ``softmax(logits / temperature)`` (what predict and exports give)."""
+        return (self(waves, lengths).float() / self.temperature).softmax(-1)
+
     def logits(self, batch: dict[str, Any]) -> torch.Tensor:
         """Class logits [B, num_classes] of a batch (waves or cached features). Outside training, clips longer than the
         backbone's input window (Whisper's) are heard whole: windows covering them, probabilities averaged."""
@@ -206,17 +220,6 @@ class EmotionRecognizer(LightningModule):
         loss = nn.functional.cross_entropy(logits.float(), domains)
         self.log_dict({"train/domain_loss": loss, "train/domain_coefficient": coefficient}, batch_size=len(domains))
         return loss
-
-    def _log_trainable_parameters(self) -> None:
-        trainable, total = count_parameters(self.backbone)
-        head_trainable, _ = count_parameters(nn.ModuleList([self.pooling, self.head]))
-        idle = sum(1 for module in self.backbone.modules() if not module.training)
-        rank_zero_info(
-            f"Trainable parameters: backbone {trainable:,} of {total:,}, pooling and classifier {head_trainable:,}"
-            + (f"; {idle} frozen backbone module(s) run in eval mode." if idle else ".")
-        )
-        if self.logger is not None:
-            self.logger.log_metrics({"params/trainable_backbone": trainable, "params/trainable_head": head_trainable}, step=0)
 
     @override
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
@@ -267,6 +270,7 @@ class EmotionRecognizer(LightningModule):
         logits, loss = self._step(batch)
         self.val_metrics.update(logits, batch["labels"])
         self.val_confusion.update(logits, batch["labels"])
+        self._temperature_fit.update(logits, batch["labels"])
         self.log("val/loss", loss, batch_size=len(logits), sync_dist=True)
         self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(logits))
 
@@ -274,8 +278,12 @@ class EmotionRecognizer(LightningModule):
     def on_validation_epoch_end(self) -> None:
         confusion = self.val_confusion.compute()
         self.val_confusion.reset()
+        temperature = self._temperature_fit.fit()  # every rank: it gathers the ranks' logits
         if not self.trainer.sanity_checking:
             self._log_confusion("val", confusion)
+            if temperature is not None and self.trainer.state.fn == "fit":  # the checkpoint of this epoch keeps its own T
+                self.temperature.fill_(temperature)
+                self.log("val/temperature", temperature, sync_dist=True)
 
     def _log_confusion(self, stage: str, confusion: torch.Tensor) -> None:
         """``<stage>/recall/<label>`` per class, and the matrix as an image and a Markdown table in TensorBoard."""
@@ -296,23 +304,32 @@ class EmotionRecognizer(LightningModule):
             groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
             snrs = datamodule.test_group_values("snr")
         keys = [group_key(group, snr) for group in groups for snr in snrs]
-        self.test_metrics = nn.ModuleDict({key: ser_metrics(self.hparams.num_classes, confusion=True) for key in keys}).to(self.device)
+        self.test_metrics = nn.ModuleDict({key: self._test_collection() for key in keys}).to(self.device)
+        self.test_uncalibrated = nn.ModuleDict({key: calibration_error(self.hparams.num_classes) for key in keys}).to(self.device)
+
+    def _test_collection(self) -> nn.Module:
+        collection = ser_metrics(self.hparams.num_classes, confusion=True)
+        collection.add_metrics({"ece": calibration_error(self.hparams.num_classes)})
+        return collection
 
     @override
     def test_step(self, batch: dict[str, Any] | None, batch_idx: int) -> None:
         if batch is None:
             return
-        logits = self.logits(batch)
+        logits = self.logits(batch).float()
         labels = batch["labels"]
+        calibrated, plain = (logits / self.temperature).softmax(-1), logits.softmax(-1)
         for key, rows in rows_by_group(batch["meta"], len(labels), self.hparams.group_by).items():
             if key not in self.test_metrics:
                 if self.trainer.world_size > 1:
                     raise RuntimeError(
                         f"Test group {key!r} was not announced by the DataModule; under DDP every rank must know the groups before testing."
                     )
-                self.test_metrics[key] = ser_metrics(self.hparams.num_classes, confusion=True).to(self.device)
+                self.test_metrics[key] = self._test_collection().to(self.device)
+                self.test_uncalibrated[key] = calibration_error(self.hparams.num_classes).to(self.device)
             index = torch.tensor(rows, device=labels.device)
-            self.test_metrics[key].update(logits[index], labels[index])
+            self.test_metrics[key].update(calibrated[index], labels[index])
+            self.test_uncalibrated[key].update(plain[index], labels[index])
 
     @override
     def on_test_epoch_end(self) -> None:
@@ -322,9 +339,12 @@ class EmotionRecognizer(LightningModule):
             confusion = values.pop("confusion")
             if confusion.sum() == 0:
                 continue
-            self.test_results[group] = {name: float(values[name]) for name in SCALARS} | {"n": float(confusion.sum())}
+            values["ece_uncalibrated"] = self.test_uncalibrated[group].compute()
+            self.test_uncalibrated[group].reset()
+            scalars = (*SCALARS, "ece", "ece_uncalibrated")
+            self.test_results[group] = {name: float(values[name]) for name in scalars} | {"n": float(confusion.sum())}
             suffix = "" if group == "all" else f"/{group}"
-            self.log_dict({f"test/{name}{suffix}": values[name] for name in SCALARS}, sync_dist=True)  # already synced; silences the DDP warning
+            self.log_dict({f"test/{name}{suffix}": values[name] for name in scalars}, sync_dist=True)  # already synced; silences the DDP warning
             if group == "all":
                 self._log_confusion("test", confusion)
             collection.reset()
@@ -341,10 +361,11 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
-        probs = self.logits(batch).float().softmax(-1)
+        probs = (self.logits(batch).float() / self.temperature).softmax(-1)  # calibrated
         return {
             "path": batch["meta"]["path"],
             "start": batch["meta"].get("start", [0.0] * len(probs)),  # window start (s) of long files cut by AudioFiles
+            "end": batch["meta"].get("end", [None] * len(probs)),  # and its end (s); None: the whole utterance
             "prediction": [self.label_names[i] for i in probs.argmax(-1).tolist()],
             "probabilities": probs.cpu(),
         }
@@ -371,25 +392,4 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def configure_optimizers(self) -> dict[str, Any]:
-        backbone = [p for p in self.backbone.parameters() if p.requires_grad]
-        head = [
-            p for module in (self.pooling, self.head, self.domain_classifier) if module is not None for p in module.parameters() if p.requires_grad
-        ]
-        groups = [{"params": head, "lr": self.hparams.lr_head, "name": "head"}]
-        if backbone:
-            groups.append({"params": backbone, "lr": self.hparams.lr_backbone, "name": "backbone"})
-        optimizer = torch.optim.AdamW(groups, weight_decay=self.hparams.weight_decay)
-        total = self.trainer.estimated_stepping_batches
-        warmup = self.hparams.warmup
-        if math.isfinite(total):
-            warmup_steps = int(warmup * total) if warmup < 1 else int(warmup)
-            scheduler = get_cosine_schedule_with_warmup(optimizer, warmup_steps, max(1, int(total)))
-        else:  # e.g. --trainer.max_epochs -1 with max_time: no length to decay over
-            warmup_steps = int(warmup) if warmup >= 1 else 0
-            scheduler = get_constant_schedule_with_warmup(optimizer, warmup_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-
-def batch_seed(seed: int, batch: int, rank: int) -> int:
-    """The torch seed of one training batch of one rank (a hash, so neighbouring batches get unrelated streams)."""
-    return int.from_bytes(hashlib.sha256(f"{seed}|{batch}|{rank}".encode()).digest()[:8], "little") & (2**63 - 1)
+        return adamw_with_warmup(self)

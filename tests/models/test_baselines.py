@@ -32,3 +32,16 @@ def test_a_frozen_cnn_lstm_starts_with_its_batch_norm_in_eval_mode():
 
     backbone = CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8, finetune="frozen")
     assert all(not m.training for m in backbone.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_the_exportable_lstm_path_equals_the_packed_one(monkeypatch):
+    """Under torch.export (ONNX) the BiLSTM runs unpacked, reading each sequence reversed within its length: same outputs."""
+    torch.manual_seed(0)
+    model = CNNLSTM(n_mels=32, channels=(4, 8), lstm_hidden=8, lstm_layers=2).eval()
+    waves, lengths = torch.randn(3, 24000), torch.tensor([24000, 17000, 9000])
+    with torch.no_grad():
+        (packed,), frames = model(waves, lengths)
+        monkeypatch.setattr(torch.compiler, "is_exporting", lambda: True)
+        (unpacked,), same_frames = model(waves, lengths)
+    assert torch.equal(frames, same_frames) and unpacked.abs().sum() > 0
+    assert torch.allclose(unpacked, packed, atol=1e-6)
