@@ -18,6 +18,9 @@ from ser_lightning.models import CNNLSTM, EmotionRecognizer
 from .conftest import SMALL_SPEC
 from .models.tiny import TINY_WAV2VEC2, TINY_WHISPER
 
+pytestmark = pytest.mark.slow
+
+
 PROJECT = Path(__file__).resolve().parent.parent
 
 

@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .test_cli import CNN_LSTM, write_config
 from .test_predictions import new_audio
+
+pytestmark = pytest.mark.ddp
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

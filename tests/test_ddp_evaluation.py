@@ -13,6 +13,9 @@ from ser_lightning.data import CrossLingualDataModule
 from ser_lightning.data.corpora import ManifestCorpus
 from ser_lightning.models import CNNLSTM, EmotionRecognizer
 
+pytestmark = pytest.mark.ddp
+
+
 LABELS = ["angry", "happy", "neutral", "sad"]
 
 

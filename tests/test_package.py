@@ -9,7 +9,11 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow
+
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -26,7 +26,6 @@ class BadSamplesError(AudioError):
 MAX_PEAK = 2.0  # float samples beyond +-2 (6 dB over full scale) were stored unscaled, not merely clipped
 SILENT_PEAK = 1e-4  # -80 dBFS: nothing but (near) digital silence
 CANCELLING = 0.01  # the mono mix keeps under 1% (-20 dB) of the channels' power: phase-inverted stereo
-CLIP_LEVEL, CLIPPED_FRACTION = 0.999, 0.01
 
 
 def sample_fault(data: np.ndarray) -> str | None:
@@ -48,11 +47,6 @@ def sample_fault(data: np.ndarray) -> str | None:
         if mix_power < CANCELLING * channel_power:
             return "its channels cancel when mixed to mono (one is phase-inverted); keep one channel or fix the file"
     return None
-
-
-def clipped_fraction(data: np.ndarray) -> float:
-    """Fraction of samples at full scale (decodable, kept, but worth a warning above 1%)."""
-    return float(np.mean(np.abs(data) >= CLIP_LEVEL)) if data.size else 0.0
 
 
 _WAV_FORMATS = (1, 3, 0xFFFE)  # PCM, IEEE float, extensible

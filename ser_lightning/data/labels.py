@@ -126,10 +126,6 @@ class LabelSpace:
         label = self.mapping.get(label, label)
         return label if label in self.names else None
 
-    def index(self, label: str) -> int:
-        """Class index of an already mapped label."""
-        return self.names.index(label)
-
     def apply(self, utterances: Iterable[Utterance], source: str = "corpus") -> tuple[list[Utterance], Counter]:
         """Map labels onto this space; return the kept utterances and a count of dropped labels."""
         kept, dropped = [], Counter()

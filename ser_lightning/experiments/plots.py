@@ -13,18 +13,10 @@ from matplotlib.figure import Figure
 
 from ..naming import CLEAN, snr_tag
 from .collect import Cell, aggregate, factor_columns
-from .tables import ROLES, ordered_groups
+from .tables import ROLES, first_seen, ordered_groups
 
 Rows = Sequence[Mapping[str, Any]]
 LINE_GROUPS = {"target": "-", "source": "--", "all": "-"}
-
-
-def _first_seen(values: Sequence[Any]) -> list[Any]:
-    seen: list[Any] = []
-    for value in values:
-        if value not in seen:
-            seen.append(value)
-    return seen
 
 
 def _number(value: Any) -> float:
@@ -49,7 +41,7 @@ def _curve_groups(rows: Rows) -> list[str]:
 
 def _series(rows: Rows, conditions: Sequence[str]) -> tuple[list[tuple], list[str]]:
     """Distinct values of ``conditions`` (one line or bar colour each) and a legend label for each."""
-    keys = _first_seen([tuple(row.get(c) for c in conditions) for row in rows])
+    keys = first_seen([tuple(row.get(c) for c in conditions) for row in rows])
     varying = [i for i in range(len(conditions)) if len({key[i] for key in keys}) > 1]
     labels = [", ".join(f"{conditions[i]}={key[i]}" if conditions[i] not in ("backbone", "train") else str(key[i]) for i in varying) for key in keys]
     return keys, [label or "" for label in labels]
@@ -69,7 +61,7 @@ def heatmap(rows: Rows, metric: str, replicates: Sequence[str], path: Path) -> P
     """Training languages/corpora x test languages/corpora, one panel per other condition (clean audio, smallest k)."""
     rows = _baseline(rows)
     groups = [g for g in ordered_groups([row["group"] for row in rows]) if g not in ROLES] or ordered_groups([row["group"] for row in rows])
-    trains = _first_seen([row["train"] for row in rows])
+    trains = first_seen([row["train"] for row in rows])
     if not groups or not trains:
         return None
     conditions = [c for c in factor_columns(rows, replicates) if c not in ("train", "test", "k")]

@@ -17,7 +17,8 @@ def ordered_groups(groups: Sequence[str]) -> list[str]:
     return unique + [role for role in ROLES if role in groups]
 
 
-def _first_seen(values: Sequence[Any]) -> list[Any]:
+def first_seen(values: Sequence[Any]) -> list[Any]:
+    """The distinct values in the order they first appear (values need not be hashable)."""
     seen: list[Any] = []
     for value in values:
         if value not in seen:
@@ -47,13 +48,13 @@ def study_tables(rows: Sequence[Mapping[str, Any]], metric: str = "ua", replicat
         "Rows: training languages/corpora; columns: test languages/corpora; source: held-out speakers of the "
         "training languages; target: languages/corpora never trained on.",
     ]
-    for condition in _first_seen([tuple(row.get(key) for key in conditions) for row in rows]):
+    for condition in first_seen([tuple(row.get(key) for key in conditions) for row in rows]):
         selected = [row for row in rows if tuple(row.get(key) for key in conditions) == condition]
         groups = ordered_groups([row["group"] for row in selected])
         lines += ["", f"## {_condition(conditions, condition)}", ""]
         lines.append("| train \\ test | " + " | ".join(ROLE_NAMES.get(g, g) for g in groups) + " |")
         lines.append("|---" * (len(groups) + 1) + "|")
-        for train in _first_seen([row["train"] for row in selected]):
+        for train in first_seen([row["train"] for row in selected]):
             cell = [cells.get((*condition, train, group)) for group in groups]
             lines.append(f"| {train} | " + " | ".join(str(c) if c is not None else "–" for c in cell) + " |")
     return "\n".join(lines) + "\n"

@@ -18,6 +18,8 @@ from ser_lightning.sharing.export import main as export
 from ..test_cli import CNN_LSTM, write_config
 from .hub_standin import HubStandIn
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def trained(small_corpus, tmp_path_factory):
