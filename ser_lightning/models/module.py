@@ -72,6 +72,8 @@ class EmotionRecognizer(LightningModule):
         domain_schedule: the reversal strength over training: ``ganin`` (0 rising to 1, as in Ganin &
             Lempitsky 2015) or ``constant`` (1 throughout).
         domain_hidden: width of the domain classifier's hidden layer.
+        calibrate: fit a temperature on each validation epoch's logits (kept in its checkpoint; predict and exports give
+            ``softmax(logits / T)``); false keeps T = 1, the plain softmax. Test reports ECE before and after either way.
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class EmotionRecognizer(LightningModule):
         domain_adversarial: float = 0.0,
         domain_schedule: Literal["ganin", "constant"] = "ganin",
         domain_hidden: int = 64,
+        calibrate: bool = True,
     ) -> None:
         super().__init__()
         with warnings.catch_warnings():  # Lightning warns about modules in hparams; they are dropped just below
@@ -281,7 +284,7 @@ class EmotionRecognizer(LightningModule):
         temperature = self._temperature_fit.fit()  # every rank: it gathers the ranks' logits
         if not self.trainer.sanity_checking:
             self._log_confusion("val", confusion)
-            if temperature is not None and self.trainer.state.fn == "fit":  # the checkpoint of this epoch keeps its own T
+            if temperature is not None and self.hparams.calibrate and self.trainer.state.fn == "fit":  # the checkpoint of this epoch keeps its own T
                 self.temperature.fill_(temperature)
                 self.log("val/temperature", temperature, sync_dist=True)
 

