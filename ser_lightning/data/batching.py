@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 from torch.utils.data import BatchSampler, DistributedSampler, Sampler
@@ -313,7 +313,23 @@ def _expected_longest(ordered: torch.Tensor, rows: int) -> float:
     return float((log_p.exp() * ordered[size - 1 :]).sum())
 
 
-def collate_utterances(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+class Batch(TypedDict, total=False):
+    """A batch as the DataModules serve it and ``EmotionRecognizer`` reads it (one type for every loader).
+
+    ``waves`` [B, T] float32 zero-padded audio and ``lengths`` [B] its real samples; or, from the feature cache,
+    ``features`` [B, T', L, D] with ``lengths`` counting frames; ``labels`` [B] class indices (-1: unlabelled);
+    ``meta``: a list per key in batch order (``path``, ``speaker``, ``language``, ``corpus``, ``role``, and ``snr``
+    under noisy evaluation; ``start``/``end`` in seconds for the windows of ``AudioFiles``).
+    """
+
+    waves: torch.Tensor
+    lengths: torch.Tensor
+    features: torch.Tensor
+    labels: torch.Tensor
+    meta: dict[str, list[Any]]
+
+
+def collate_utterances(items: Sequence[dict[str, Any]]) -> Batch:
     """Pad waves to the longest in the batch.
 
     Returns ``waves`` [B, T] (zero-padded), ``lengths`` [B] (samples), ``labels`` [B] and ``meta``:
@@ -325,7 +341,7 @@ def collate_utterances(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         waves[row, : lengths[row]] = item["wave"]
     labels = torch.tensor([item["label"] for item in items], dtype=torch.long)
     meta = {key: [item["meta"][key] for item in items] for key in items[0]["meta"]}
-    return {"waves": waves, "lengths": lengths, "labels": labels, "meta": meta}
+    return Batch(waves=waves, lengths=lengths, labels=labels, meta=meta)
 
 
 def padding_ratio(batches: Sequence[Sequence[int]], durations: Sequence[float]) -> float:

@@ -31,6 +31,7 @@ from .transfer import load_initial_weights
 from .windows import windowed_logits
 
 if TYPE_CHECKING:
+    from ..data.batching import Batch
     from ..predictions import FilePrediction
 
 
@@ -174,7 +175,7 @@ class EmotionRecognizer(LightningModule):
         hidden_states, frame_lengths = self.backbone(waves, lengths)
         return self.pooling(hidden_states, frame_lengths)
 
-    def embed_batch(self, batch: dict[str, Any]) -> torch.Tensor:
+    def embed_batch(self, batch: Batch) -> torch.Tensor:
         """Pooled vectors of a batch: from its ``waves``, or from cached backbone ``features`` [B, T', L, D]
         (``lengths`` then counts frames), which skip the backbone (see :mod:`ser_lightning.features`)."""
         if "features" in batch:
@@ -197,7 +198,7 @@ class EmotionRecognizer(LightningModule):
         """Calibrated class probabilities [B, num_classes]: ``softmax(logits / temperature)`` (what predict and exports give)."""
         return (self(waves, lengths).float() / self.temperature).softmax(-1)
 
-    def logits(self, batch: dict[str, Any]) -> torch.Tensor:
+    def logits(self, batch: Batch) -> torch.Tensor:
         """Class logits [B, num_classes] of a batch (waves or cached features). Outside training, clips longer than the
         backbone's input window (Whisper's) are heard whole: windows covering them, probabilities averaged."""
         window = getattr(self.backbone, "window_samples", None)
@@ -205,11 +206,11 @@ class EmotionRecognizer(LightningModule):
             return windowed_logits(self, batch["waves"], batch["lengths"], window)
         return self.head(self.embed_batch(batch))
 
-    def _step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _step(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.logits(batch)
         return logits, self.loss_fn(logits.float(), batch["labels"])
 
-    def _domain_loss(self, labelled: dict[str, Any], unlabelled: dict[str, Any] | None, pooled: torch.Tensor) -> torch.Tensor:
+    def _domain_loss(self, labelled: Batch, unlabelled: Batch | None, pooled: torch.Tensor) -> torch.Tensor:
         """Cross-entropy of the domain classifier on source (0) and target (1) vectors, gradient reversed."""
         if unlabelled is None:
             raise ValueError(
@@ -246,7 +247,7 @@ class EmotionRecognizer(LightningModule):
             torch.manual_seed(batch_seed(int(seed), self.trainer.fit_loop.total_batch_idx, self.global_rank))
 
     @override
-    def training_step(self, batch: dict[str, Any] | None, batch_idx: int) -> torch.Tensor | None:
+    def training_step(self, batch: Batch | dict[str, Batch] | None, batch_idx: int) -> torch.Tensor | None:
         labelled, unlabelled = (batch["labelled"], batch.get("unlabelled")) if batch and "labelled" in batch else (batch, None)
         if labelled is None:  # every file of the batch was skipped as bad audio
             return None
@@ -267,7 +268,7 @@ class EmotionRecognizer(LightningModule):
         return loss
 
     @override
-    def validation_step(self, batch: dict[str, Any] | None, batch_idx: int) -> None:
+    def validation_step(self, batch: Batch | None, batch_idx: int) -> None:
         if batch is None:
             return
         logits, loss = self._step(batch)
@@ -316,7 +317,7 @@ class EmotionRecognizer(LightningModule):
         return collection
 
     @override
-    def test_step(self, batch: dict[str, Any] | None, batch_idx: int) -> None:
+    def test_step(self, batch: Batch | None, batch_idx: int) -> None:
         if batch is None:
             return
         logits = self.logits(batch).float()
@@ -363,7 +364,7 @@ class EmotionRecognizer(LightningModule):
             self.logger.log_hyperparams({k: v for k, v in params.items() if not k.startswith("_")}, metrics, step=self.global_step)
 
     @override
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+    def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
         probs = (self.logits(batch).float() / self.temperature).softmax(-1)  # calibrated
         return {
             "path": batch["meta"]["path"],

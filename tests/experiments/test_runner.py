@@ -67,6 +67,16 @@ def test_config_errors_stop_the_sweep_before_any_run(small_corpus, tmp_path, mon
     assert not (tmp_path / "out" / "runs").exists()
 
 
+def test_an_option_the_datamodule_refuses_stops_the_sweep_before_any_run(small_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    grid = {"variant": {"cover": {"data.init_args.adaptation_speakers": "cover"}, "plain": {"seed_everything": 0}}}  # cover without k
+    sweep_file(tmp_path, small_corpus, grid, {"cluster": "debug"})
+    assert experiments_main(["run", str(tmp_path / "sweep.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "variant=cover: error: CrossLingualDataModule: adaptation_speakers: cover needs" in err and "variant=plain" not in err
+    assert not (tmp_path / "out" / "runs").exists()
+
+
 def test_the_slurm_path_runs_through_submitits_local_executor(small_corpus, tmp_path, monkeypatch):
     """Same code as on a cluster (one job array, submission markers, waiting), executed by submitit's local executor."""
     monkeypatch.chdir(tmp_path)
