@@ -44,6 +44,10 @@ def export_checkpoint(
     from ..models.module import EmotionRecognizer
 
     ckpt_path, out = Path(ckpt_path), Path(out)
+    if onnx:
+        from .onnx import require_onnx
+
+        require_onnx()  # before anything is written
     check_checkpoint(str(ckpt_path))
     hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True).get("hyper_parameters") or {}
     if "backbone" not in hparams or not isinstance(hparams["backbone"], dict):

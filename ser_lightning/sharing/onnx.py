@@ -46,12 +46,18 @@ def onnx_probabilities(path: str | Path, waves: torch.Tensor, lengths: torch.Ten
     return torch.from_numpy(out)
 
 
+def require_onnx() -> None:
+    """Raise, saying what to install, unless the ONNX exporter's packages and onnxruntime are importable."""
+    import importlib.util
+
+    missing = [name for name in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(f"--onnx needs {', '.join(missing)}: pip install -e '.[onnx]' (or pip install {' '.join(missing)})")
+
+
 def export_onnx(recognizer: Any, path: str | Path, sample_rate: int = 16000) -> Path:
     """Write ``recognizer`` (eval mode) to ``path`` and check it with onnxruntime within :data:`TOLERANCE`; raises otherwise."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise ImportError("--onnx needs onnx, onnxscript and onnxruntime: pip install -e '.[onnx]'") from None
+    require_onnx()
     path = Path(path)
     graph = ProbabilityGraph(recognizer.eval()).eval()
     waves, lengths = _example(2, 2.0, sample_rate, seed=0)

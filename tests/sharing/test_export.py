@@ -122,3 +122,12 @@ def test_predict_writes_emotion_over_time_one_row_per_window(trained, tmp_path, 
     assert header[:4] == ["path", "start", "end", "prediction"] and float(first[1]) == 0.0 and float(first[2]) == pytest.approx(0.5, abs=0.01)
     files = (tmp_path / "files.csv").read_text().splitlines()[1:]
     assert len(rows) - 1 > len(files) > 0  # more windows than files: long files are heard over time
+
+
+def test_onnx_without_its_packages_says_what_to_install_and_writes_nothing(trained, tmp_path, monkeypatch, capsys):
+    project, best = trained
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    with pytest.raises(SystemExit):
+        export(["--ckpt_path", str(best), "--out", str(tmp_path / "none"), "--onnx"])
+    assert "--onnx needs onnxruntime: pip install -e '.[onnx]'" in capsys.readouterr().err and not (tmp_path / "none").exists()
