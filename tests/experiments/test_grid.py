@@ -115,6 +115,7 @@ def test_shipped_sweeps_expand_to_their_study_sizes(tmp_path):
         "pretrained": 36,
         "real_urdu": 36,
         "real_crosslingual": 48,
+        "real_finetune": 3,
     }
     assert load_sweep("demo_fewshot").launcher.cluster == "local" and load_sweep("crosslingual").launcher.cluster == "slurm"
 
