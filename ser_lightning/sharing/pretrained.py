@@ -9,6 +9,7 @@ this package, nothing else: ``EmotionRecognizer.from_pretrained(folder or "user/
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,13 @@ def build_recognizer(hparams: Mapping[str, Any], class_path: str = RECOGNIZER) -
     from lightning.pytorch.cli import instantiate_module
 
     module, _, name = class_path.rpartition(".")
-    return instantiate_module(getattr(importlib.import_module(module), name), dict(hparams))
+    if not (module == "ser_lightning" or module.startswith("ser_lightning.") or module in sys.modules):
+        # a downloaded config.json never makes us import a module: a user's own subclass must be imported first
+        raise ValueError(f"config.json names the recognizer {class_path!r}: import its module before from_pretrained to load it.")
+    cls = getattr(importlib.import_module(module), name, None)
+    if not isinstance(cls, type) or not issubclass(cls, nn.Module) or not hasattr(cls, "probabilities"):
+        raise ValueError(f"config.json names {class_path!r}, which is not an EmotionRecognizer (sub)class.")
+    return instantiate_module(cls, dict(hparams))
 
 
 class PretrainedRecognizer(
