@@ -157,7 +157,7 @@ def matching_run(root: Path, current: dict[str, Any]) -> str | None:
     for folder, checkpoint in runs_newest_first(root):
         try:
             differences = config_differences(run_config(checkpoint), current)
-        except Exception:  # unreadable: _resume_from names it and falls back within that run
+        except Exception:  # unreadable: resume_from names it and falls back within that run
             differences = []
         if not differences:
             return folder.name

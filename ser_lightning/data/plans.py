@@ -30,6 +30,11 @@ def with_role(utterances: Sequence[Utterance], role: str) -> list[Utterance]:
     return [u if u.role == role else u.with_(role=role) for u in utterances]
 
 
+def as_source(split: Split) -> Split:
+    """A train/val/test split of trained-on corpora, every utterance marked ``source``."""
+    return Split(with_role(split.train, SOURCE), with_role(split.val, SOURCE), with_role(split.test, SOURCE))
+
+
 class SplitPlan(ABC):
     """How a run's utterances are split: subclasses decide; :meth:`split` is the only place a split is made."""
 
@@ -69,8 +74,7 @@ class SpeakerHoldout(SplitPlan):
         return list(self._corpora)
 
     def split(self, load: Loader, seed: int) -> Split:
-        split = speaker_split(load(self._corpora), self.val_speakers, self.test_speakers, seed=seed)
-        return Split(with_role(split.train, SOURCE), with_role(split.val, SOURCE), with_role(split.test, SOURCE))
+        return as_source(speaker_split(load(self._corpora), self.val_speakers, self.test_speakers, seed=seed))
 
 
 class CorpusFolds(SplitPlan):
@@ -109,8 +113,7 @@ class CorpusFolds(SplitPlan):
     def split(self, load: Loader, seed: int) -> Split:
         corpus = self.corpus
         population = [u for u in corpus.parse() if not corpus.languages or u.language in corpus.languages]  # folds ignore the label space
-        split = protocol_split(load([corpus]), self.protocol, self.fold, self.val_fraction, seed, population=population)
-        split = Split(with_role(split.train, SOURCE), with_role(split.val, SOURCE), with_role(split.test, SOURCE))
+        split = as_source(protocol_split(load([corpus]), self.protocol, self.fold, self.val_fraction, seed, population=population))
         split.notes.append(f"{self.protocol.description}: fold {self.fold} tests on speakers {sorted({u.speaker for u in split.test})}")
         return split
 

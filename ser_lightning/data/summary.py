@@ -19,9 +19,16 @@ from .splits import speaker_key
 SUMMARY_FILE = "split.json"
 
 
-def group_name(role: str, utt: Utterance) -> str:
+def group_name(utt: Utterance) -> str:
     """``target:urdu/ur``: the role, corpus and language an utterance is counted under."""
-    return f"{role}:{utt.corpus}/{utt.language}"
+    return f"{utt.role}:{utt.corpus}/{utt.language}"
+
+
+def parse_group_name(name: str) -> tuple[str, str, str]:
+    """Inverse of :func:`group_name`: (role, corpus, language)."""
+    role, _, rest = name.partition(":")
+    corpus, _, language = rest.rpartition("/")
+    return role, corpus, language
 
 
 def count_classes(utterances: Sequence[Utterance], label_names: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -29,7 +36,7 @@ def count_classes(utterances: Sequence[Utterance], label_names: Sequence[str]) -
     labels: dict[str, Counter] = defaultdict(Counter)
     speakers: dict[str, set] = defaultdict(set)
     for utt in utterances:
-        name = group_name(utt.role, utt)
+        name = group_name(utt)
         labels[name][utt.label] += 1
         speakers[name].add(speaker_key(utt))
     return {name: {"classes": {label: labels[name][label] for label in label_names}, "speakers": len(speakers[name])} for name in sorted(labels)}

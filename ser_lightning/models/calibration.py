@@ -39,6 +39,11 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 100
     return min(max(temperature, T_RANGE[0]), T_RANGE[1]) if temperature == temperature else 1.0  # NaN: keep the identity
 
 
+def calibrated(logits: torch.Tensor, temperature: torch.Tensor | float) -> torch.Tensor:
+    """Class probabilities ``softmax(logits / T)`` in float32 (T = 1: the plain softmax)."""
+    return (logits.float() / temperature).softmax(-1)
+
+
 def calibration_error(num_classes: int) -> MulticlassCalibrationError:
     """Expected calibration error (L1, 15 equal-width confidence bins), updated with probabilities."""
     return MulticlassCalibrationError(num_classes=num_classes, n_bins=ECE_BINS, norm="l1")
@@ -62,11 +67,15 @@ class TemperatureFit:
         self.logits.append(logits.detach().float().cpu())
         self.labels.append(labels.detach().cpu())
 
+    def reset(self) -> None:
+        """Forget the epoch's logits without fitting (not calibrating, or a sanity check)."""
+        self.logits, self.labels = [], []
+
     def fit(self) -> float | None:
         """The temperature of the epoch's validation data (every rank gets the same), or None without any; then forgets it."""
         logits = torch.cat(self.logits) if self.logits else torch.empty(0, 0)
         labels = torch.cat(self.labels) if self.labels else torch.empty(0, dtype=torch.long)
-        self.logits, self.labels = [], []
+        self.reset()
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             shards: list = [None] * torch.distributed.get_world_size()
             torch.distributed.all_gather_object(shards, (logits, labels))

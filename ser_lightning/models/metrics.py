@@ -9,6 +9,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from ..naming import CLEAN, split_group_key
+from .calibration import calibration_error
 
 SCALARS = ("ua", "wa", "f1")
 
@@ -29,8 +30,9 @@ class UnweightedAverageRecall(MulticlassConfusionMatrix):
         return (matrix.diagonal()[present].float() / support[present].float()).mean()
 
 
-def ser_metrics(num_classes: int, confusion: bool = False) -> MetricCollection:
-    """UA, WA and macro-F1 (and the confusion matrix when ``confusion``)."""
+def ser_metrics(num_classes: int, confusion: bool = False, ece: bool = False) -> MetricCollection:
+    """UA, WA and macro-F1 (and the confusion matrix when ``confusion``, the expected calibration error when ``ece``:
+    then update it with probabilities)."""
     metrics = {
         "ua": UnweightedAverageRecall(num_classes),
         "wa": MulticlassAccuracy(num_classes, average="micro"),
@@ -38,6 +40,8 @@ def ser_metrics(num_classes: int, confusion: bool = False) -> MetricCollection:
     }
     if confusion:
         metrics["confusion"] = MulticlassConfusionMatrix(num_classes)
+    if ece:
+        metrics["ece"] = calibration_error(num_classes)
     return MetricCollection(metrics)
 
 

@@ -19,7 +19,7 @@ from typing_extensions import override
 from ..naming import ALL, CLEAN, group_key, rows_by_group
 from .adversarial import DomainClassifier, ganin_coefficient
 from .backbones import Backbone
-from .calibration import TemperatureFit, calibration_error
+from .calibration import TemperatureFit, calibrated, calibration_error
 from .class_weights import inverse_frequency_weights
 from .confusion import confusion_image, per_class_recall
 from .finetuning import log_trainable_parameters
@@ -196,7 +196,7 @@ class EmotionRecognizer(LightningModule):
 
     def probabilities(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Calibrated class probabilities [B, num_classes]: ``softmax(logits / temperature)`` (what predict and exports give)."""
-        return (self(waves, lengths).float() / self.temperature).softmax(-1)
+        return calibrated(self(waves, lengths), self.temperature)
 
     def logits(self, batch: Batch) -> torch.Tensor:
         """Class logits [B, num_classes] of a batch (waves or cached features). Outside training, clips longer than the
@@ -274,7 +274,8 @@ class EmotionRecognizer(LightningModule):
         logits, loss = self._step(batch)
         self.val_metrics.update(logits, batch["labels"])
         self.val_confusion.update(logits, batch["labels"])
-        self._temperature_fit.update(logits, batch["labels"])
+        if self._calibrating():
+            self._temperature_fit.update(logits, batch["labels"])
         self.log("val/loss", loss, batch_size=len(logits), sync_dist=True)
         self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(logits))
 
@@ -282,12 +283,17 @@ class EmotionRecognizer(LightningModule):
     def on_validation_epoch_end(self) -> None:
         confusion = self.val_confusion.compute()
         self.val_confusion.reset()
-        temperature = self._temperature_fit.fit()  # every rank: it gathers the ranks' logits
+        # every rank fits (it gathers the ranks' logits); the checkpoint of this epoch keeps its own T
+        temperature = self._temperature_fit.fit() if self._calibrating() else self._temperature_fit.reset()
         if not self.trainer.sanity_checking:
             self._log_confusion("val", confusion)
-            if temperature is not None and self.hparams.calibrate and self.trainer.state.fn == "fit":  # the checkpoint of this epoch keeps its own T
+            if temperature is not None:
                 self.temperature.fill_(temperature)
                 self.log("val/temperature", temperature, sync_dist=True)
+
+    def _calibrating(self) -> bool:
+        """Whether this validation epoch fits the temperature: ``calibrate`` on, during ``fit``, not its sanity check."""
+        return self.hparams.calibrate and self.trainer.state.fn == "fit" and not self.trainer.sanity_checking
 
     def _log_confusion(self, stage: str, confusion: torch.Tensor) -> None:
         """``<stage>/recall/<label>`` per class, and the matrix as an image and a Markdown table in TensorBoard."""
@@ -308,13 +314,8 @@ class EmotionRecognizer(LightningModule):
             groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
             snrs = datamodule.test_group_values("snr")
         keys = [group_key(group, snr) for group in groups for snr in snrs]
-        self.test_metrics = nn.ModuleDict({key: self._test_collection() for key in keys}).to(self.device)
+        self.test_metrics = nn.ModuleDict({key: ser_metrics(self.hparams.num_classes, confusion=True, ece=True) for key in keys}).to(self.device)
         self.test_uncalibrated = nn.ModuleDict({key: calibration_error(self.hparams.num_classes) for key in keys}).to(self.device)
-
-    def _test_collection(self) -> nn.Module:
-        collection = ser_metrics(self.hparams.num_classes, confusion=True)
-        collection.add_metrics({"ece": calibration_error(self.hparams.num_classes)})
-        return collection
 
     @override
     def test_step(self, batch: Batch | None, batch_idx: int) -> None:
@@ -322,17 +323,17 @@ class EmotionRecognizer(LightningModule):
             return
         logits = self.logits(batch).float()
         labels = batch["labels"]
-        calibrated, plain = (logits / self.temperature).softmax(-1), logits.softmax(-1)
+        probs, plain = calibrated(logits, self.temperature), calibrated(logits, 1.0)
         for key, rows in rows_by_group(batch["meta"], len(labels), self.hparams.group_by).items():
             if key not in self.test_metrics:
                 if self.trainer.world_size > 1:
                     raise RuntimeError(
                         f"Test group {key!r} was not announced by the DataModule; under DDP every rank must know the groups before testing."
                     )
-                self.test_metrics[key] = self._test_collection().to(self.device)
+                self.test_metrics[key] = ser_metrics(self.hparams.num_classes, confusion=True, ece=True).to(self.device)
                 self.test_uncalibrated[key] = calibration_error(self.hparams.num_classes).to(self.device)
             index = torch.tensor(rows, device=labels.device)
-            self.test_metrics[key].update(calibrated[index], labels[index])
+            self.test_metrics[key].update(probs[index], labels[index])
             self.test_uncalibrated[key].update(plain[index], labels[index])
 
     @override
@@ -365,7 +366,7 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
-        probs = (self.logits(batch).float() / self.temperature).softmax(-1)  # calibrated
+        probs = calibrated(self.logits(batch), self.temperature)
         return {
             "path": batch["meta"]["path"],
             "start": batch["meta"].get("start", [0.0] * len(probs)),  # window start (s) of long files cut by AudioFiles

@@ -13,6 +13,7 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
+from ..data.summary import parse_group_name
 from ..naming import CLEAN, split_group_key
 
 LANGUAGE_NAMES = {"en": "English", "de": "German", "it": "Italian", "ur": "Urdu", "fa": "Persian", "zh": "Mandarin"}
@@ -26,15 +27,18 @@ for prediction in model.predict_files("my_recordings/"):
 """
 
 
-def _languages(results: Mapping[str, Any] | None) -> list[str]:
+def _groups(results: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
+    """(role, corpus, language) of every split group of the run's data summary."""
     splits = ((results or {}).get("data") or {}).get("splits") or {}
-    found = {name.split("/")[-1] for split in splits.values() for name in split}
-    return sorted(found)
+    return [parse_group_name(name) for split in splits.values() for name in split]
+
+
+def _languages(results: Mapping[str, Any] | None) -> list[str]:
+    return sorted({language for _, _, language in _groups(results)})
 
 
 def _corpora(results: Mapping[str, Any] | None) -> list[str]:
-    splits = ((results or {}).get("data") or {}).get("splits") or {}
-    return sorted({name.split(":", 1)[-1].split("/")[0] for split in splits.values() for name in split})
+    return sorted({corpus for _, corpus, _ in _groups(results)})
 
 
 def results_markdown(groups: Mapping[str, Mapping[str, float]]) -> str:

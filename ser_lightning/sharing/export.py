@@ -20,7 +20,7 @@ import torch
 
 from ..checkpoints import CheckpointError, check_checkpoint
 from ..results import RESULTS_FILE, read_results
-from .pretrained import PretrainedRecognizer, rebuildable
+from .pretrained import RECOGNIZER, PretrainedRecognizer, rebuildable
 
 
 def run_results(ckpt_path: Path) -> Path | None:
@@ -41,20 +41,19 @@ def export_checkpoint(
     push_to_hub: str | None = None,
 ) -> Path:
     """Write the exported folder of ``ckpt_path`` to ``out`` and return it (see the module docstring)."""
-    from ..models.module import EmotionRecognizer
-
     ckpt_path, out = Path(ckpt_path), Path(out)
     if onnx:
         from .onnx import require_onnx
 
         require_onnx()  # before anything is written
     check_checkpoint(str(ckpt_path))
-    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True).get("hyper_parameters") or {}
+    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)  # read once, the model built once
+    hparams = checkpoint.get("hyper_parameters") or {}
     if "backbone" not in hparams or not isinstance(hparams["backbone"], dict):
         raise CheckpointError(f"{ckpt_path} holds no backbone config (a model built in Python, not by the CLI); export needs one the CLI trained.")
-    trained = EmotionRecognizer.load_from_checkpoint(ckpt_path, map_location="cpu").eval()
-    exported = PretrainedRecognizer(rebuildable(hparams), f"{type(trained).__module__}.{type(trained).__qualname__}").eval()
-    exported.recognizer.load_state_dict(trained.state_dict())
+    exported = PretrainedRecognizer(rebuildable(hparams), hparams.get("_class_path", RECOGNIZER)).eval()
+    exported.recognizer.on_load_checkpoint(checkpoint)  # what load_from_checkpoint runs first (an older file gets T = 1)
+    exported.recognizer.load_state_dict(checkpoint["state_dict"])
     results_path = Path(results) if results else run_results(ckpt_path)
     record = read_results(results_path) if results_path else None
     name = push_to_hub or str(out)
