@@ -31,6 +31,8 @@ from .checkpoints import (
 )
 from .config_errors import ConfigError, is_validation_error, own_error
 from .data.datamodule import SERDataModule
+from .evaluation import ROWS_FILE, Group, logged_metrics, write_rows
+from .evaluation.metrics import per_class_recall
 from .features import FeatureCache
 from .models import EmotionRecognizer
 from .models.metrics import results_table
@@ -283,13 +285,19 @@ class SERLightningCLI(LightningCLI):
         self._write_results(self.config[self.subcommand].get("ckpt_path"))
 
     def _write_results(self, checkpoint: str | None) -> None:
-        """``results.json`` in the run's log folder: test metrics, per-group results and the resolved config (sweeps read it)."""
+        """``test_predictions.csv.gz`` (one row per test utterance and SNR) and ``results.json`` (test metrics computed from
+        those rows, per group, with the resolved config: sweeps read both) in the run's log folder."""
         log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must take part, not rank 0 alone
-        if not self.trainer.is_global_zero or not self.model.test_results or log_dir is None:
+        rows = self.model.test_rows
+        if not self.trainer.is_global_zero or not self.model.test_results or log_dir is None or rows is None:
             return
-        metrics = {key: float(value) for key, value in self.trainer.callback_metrics.items() if key.startswith("test/")}
+        predictions = write_rows(rows, Path(log_dir) / ROWS_FILE)
+        clean = rows.select(Group().mask(rows))
+        metrics = logged_metrics(self.model.test_results) | {f"test/recall/{name}": value for name, value in per_class_recall(clean).items()}
         data = getattr(self.datamodule, "summary", None) or None
-        write_results(log_dir, self.subcommand, checkpoint, metrics, self.model.test_results, self._resolved_config(), data=data)
+        write_results(
+            log_dir, self.subcommand, checkpoint, metrics, self.model.test_results, self._resolved_config(), data=data, predictions=predictions.name
+        )
 
     def _print_results(self, title: str) -> None:
         if self.trainer.is_global_zero and self.model.test_results:

@@ -26,10 +26,12 @@ def write_results(
     groups: Mapping[str, Mapping[str, float]],
     config: Mapping[str, Any],
     data: Mapping[str, Any] | None = None,
+    predictions: str | None = None,
 ) -> Path:
     """Write ``results.json`` in ``log_dir``: test metrics, per-group results, the resolved config and its study fields,
-    and ``data``: what the run trained and tested on (utterances per class and split, the shots drawn; see
-    :mod:`ser_lightning.data.summary`)."""
+    ``data``: what the run trained and tested on (utterances per class and split, the shots drawn; see
+    :mod:`ser_lightning.data.summary`), and ``predictions``: the name of the per-utterance rows file beside it that the
+    metrics were computed from (:mod:`ser_lightning.evaluation`)."""
     path = Path(log_dir) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
@@ -41,6 +43,7 @@ def write_results(
         "study": study_fields(config, data),
         "config": config,
         "data": dict(data) if data else None,
+        "predictions": predictions,
     }
     return write_text_atomic(path, json.dumps(record, indent=1, default=str))  # a reader never sees half a file
 

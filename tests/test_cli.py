@@ -13,6 +13,7 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ser_lightning.cli import main, resolve_config_paths
+from ser_lightning.evaluation import group_metrics, groups_by_name, logged_metrics, read_rows
 from ser_lightning.models import CNNLSTM, EmotionRecognizer
 
 from .conftest import SMALL_SPEC
@@ -84,6 +85,15 @@ def test_fit_tests_best_checkpoint_logs_and_resumes(small_corpus, tmp_path, monk
 
     last = torch.load(tmp_path / "checkpoints" / "e2e" / "last.ckpt", weights_only=True)
     assert last["epoch"] == 1 and last["hyper_parameters"]["num_classes"] == 4
+
+    # every reported metric is computed from the per-utterance rows kept beside results.json
+    record = json.loads((tmp_path / "logs" / "e2e" / "version_0" / "results.json").read_text())
+    rows = read_rows(tmp_path / "logs" / "e2e" / "version_0" / record["predictions"])
+    assert len(rows) == 48 and set(rows.meta["speaker"]) and set(rows.meta["role"]) == {"source", "target"}
+    assert groups_by_name(group_metrics(rows)) == record["groups"]
+    assert logged_metrics(record["groups"]) == {key: value for key, value in record["metrics"].items() if not key.startswith("test/recall/")}
+    assert {f"test/recall/{name}" for name in ("angry", "happy", "neutral", "sad")} <= set(record["metrics"])
+    assert record["metrics"]["test/ua/target"] == pytest.approx(float(first["test/ua/target"][-1].value), abs=1e-6)
 
     reloaded = EmotionRecognizer.load_from_checkpoint(tmp_path / "checkpoints" / "e2e" / "last.ckpt")  # no config needed
     assert isinstance(reloaded.backbone, CNNLSTM) and reloaded.label_names == ["angry", "happy", "neutral", "sad"]

@@ -11,6 +11,7 @@ from lightning.pytorch.callbacks import Callback
 
 from ser_lightning.data import CrossLingualDataModule
 from ser_lightning.data.corpora import ManifestCorpus
+from ser_lightning.evaluation import group_metrics, groups_by_name, read_rows, write_rows
 from ser_lightning.models import CNNLSTM, EmotionRecognizer
 
 pytestmark = pytest.mark.ddp
@@ -33,6 +34,7 @@ class RecordTest(Callback):
         Path(self.folder, f"paths_{trainer.global_rank}.json").write_text(json.dumps(self.paths))
         if trainer.is_global_zero:
             Path(self.folder, "results.json").write_text(json.dumps(pl_module.test_results))
+            write_rows(pl_module.test_rows, Path(self.folder, "rows.csv.gz"))
 
 
 def datamodule(manifest: Path, audio_root: Path) -> CrossLingualDataModule:
@@ -82,6 +84,10 @@ def test_two_process_test_of_a_checkpoint_equals_one_process_group_by_group(smal
         assert len(everything) == len(set(everything)) == 47  # every test utterance exactly once, over all ranks
         if devices == 2:
             assert set(served[0]).isdisjoint(served[1]) and served[0] and served[1]
+
+        rows = read_rows(folder / "rows.csv.gz")  # every rank's rows, gathered: the metrics are computed from them
+        assert len(rows) == 47 and sorted(rows.meta["path"]) == everything
+        assert groups_by_name(group_metrics(rows)) == results[devices]
 
     single, distributed = results[1], results[2]
     assert set(single) == set(distributed) == {"all", "source", "target", "en", "de", "it", "ur"}

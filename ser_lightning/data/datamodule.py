@@ -313,12 +313,24 @@ class SERDataModule(LightningDataModule):
         return sorted(set(values))
 
     @override
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Note the place in its epoch of each training batch as it goes to the model (the batch carries it)."""
+        labelled = batch.get("labelled", batch) if isinstance(batch, dict) else None
+        position = (labelled.get("meta") or {}).get("train_position") if isinstance(labelled, dict) else None
+        if position and self.trainer is not None and self.trainer.training:
+            epoch, number = position[0]
+            self._trained_position = (int(epoch), int(number) + 1)
+        return batch
+
+    @override
     def state_dict(self) -> dict[str, Any]:
-        """Where training stands in its epoch (saved in every checkpoint), so a resumed run continues with the next batch."""
+        """Where training stands in its epoch (saved in every checkpoint): the epoch and how many of its batches went to
+        the model, so a resumed run continues with the next batch."""
         trainer = self.trainer
-        if trainer is None or trainer.state.fn != "fit":
+        position = getattr(self, "_trained_position", None) or getattr(self, "_resume_position", None)
+        if trainer is None or trainer.state.fn != "fit" or position is None:
             return {}
-        return {"train_position": {"epoch": trainer.current_epoch, "batches": trainer.fit_loop.epoch_loop.batch_progress.current.processed}}
+        return {"train_position": {"epoch": position[0], "batches": position[1]}}
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

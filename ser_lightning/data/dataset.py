@@ -113,8 +113,8 @@ class UtteranceDataset(Dataset):
         loaded = [item for item in items if item is not None]
         return collate_utterances(loaded) if loaded else None
 
-    def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Any] | None:
-        epoch, index = index if isinstance(index, tuple) else (None, index)
+    def __getitem__(self, index: int | tuple[int, int, int]) -> dict[str, Any] | None:
+        epoch, index, position = index if isinstance(index, tuple) else (None, index, None)
         snr = self.snrs[index // len(self.utterances)]
         utt = self.utterances[index % len(self.utterances)]
         try:
@@ -142,5 +142,7 @@ class UtteranceDataset(Dataset):
         }
         if len(self.snrs) > 1 or snr is not None:
             meta["snr"] = snr_tag(snr)
+        if position is not None:
+            meta["train_position"] = (epoch, position)  # the batch's place in its epoch (see ResumableBatches)
         label = self.label_index[utt.label] if self.labelled else -1
         return {"wave": wave, "label": label, "meta": meta}

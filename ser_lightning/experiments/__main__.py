@@ -6,8 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .claims import ClaimError
 from .grid import expand
-from .study import collect, run, status
+from .study import claims, collect, run, status
 from .sweep import CLUSTERS, SweepError, load_sweep
 
 HELP = """Sweeps of ordinary `python -m ser_lightning` runs.
@@ -15,6 +16,7 @@ HELP = """Sweeps of ordinary `python -m ser_lightning` runs.
   run      run every run that is not finished (locally, or on SLURM through submitit), then collect
   status   done / running / queued / failed / pending per run, with the log of each failure
   collect  rebuild results.csv, results.md and plots/*.png in the sweep folder from the finished runs
+  claims   test the sweep's declared claims on its finished runs (paired, per test speaker): claims.md, claims.json
   plan     list the runs and their command lines without running anything
 
 SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, crosslingual, ...)."""
@@ -23,7 +25,7 @@ SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, c
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(prog="python -m ser_lightning.experiments", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=("run", "status", "collect", "plan"))
+    p.add_argument("action", choices=("run", "status", "collect", "claims", "plan"))
     p.add_argument("sweep", help="sweep file, or the name of a shipped sweep")
     p.add_argument("--output", help="sweep folder (default: the sweep's `output`, else sweeps/<name>)")
     p.add_argument("--cluster", choices=CLUSTERS, help="override launcher.cluster")
@@ -50,9 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "collect":
             collect(sweep)
             return 0
+        if args.action == "claims":
+            claims(sweep)
+            return 0
         outcomes, _ = run(sweep)
         return 1 if any(o["state"] != "done" for o in outcomes.values()) else 0
-    except SweepError as error:
+    except (SweepError, ClaimError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -1,15 +1,21 @@
-"""Finished runs -> tidy rows (one per run, group, SNR and metric) -> means ± standard deviations over replicates."""
+"""Finished runs -> tidy rows (one per run, group, SNR and metric) -> means ± standard deviations over replicates.
+
+A run's metrics are computed from its per-utterance test rows (``logs/test_predictions.csv.gz``, see
+:mod:`ser_lightning.evaluation`) when it kept them, else read from its ``results.json`` (runs of older releases).
+"""
 
 from __future__ import annotations
 
 import csv
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..evaluation import EvaluationRows, Group, group_metrics, groups_by_name, logged_metrics, read_rows
+from ..evaluation.metrics import per_class_recall
 from ..naming import parse_metric_key, snr_tag
 from ..results import read_results, study_fields
 
@@ -20,16 +26,33 @@ SEEDS = ("seed", "split_seed")
 
 @dataclass
 class RunRecord:
-    """A finished run: its name, grid point (axis -> label) and results file content."""
+    """A finished run: its name, grid point (axis -> label), results file content and, when it kept them, its test rows."""
 
     name: str
     point: dict[str, str]
     results: dict[str, Any]
+    rows: EvaluationRows | None = None
 
 
 def load_records(runs: Iterable[tuple[str, Mapping[str, str], Path]]) -> list[RunRecord]:
-    """Read the results file of each (name, point, results path)."""
-    return [RunRecord(name, dict(point), read_results(path)) for name, point, path in runs]
+    """Read the results file of each (name, point, results path), and the test rows file it names."""
+    records = []
+    for name, point, path in runs:
+        results = read_results(path)
+        kept = Path(path).parent / results["predictions"] if results.get("predictions") else None
+        records.append(RunRecord(name, dict(point), results, read_rows(kept) if kept is not None and kept.is_file() else None))
+    return records
+
+
+def run_metrics(record: RunRecord) -> dict[str, float]:
+    """``test/<metric>[/<group>]`` of a run: computed from its test rows (grouped as the run grouped them), else as logged."""
+    if record.rows is None:
+        return dict(record.results.get("metrics", {}))
+    model = (record.results.get("config") or {}).get("model") or {}
+    by = (model.get("init_args", model) if isinstance(model, Mapping) else {}).get("group_by") or ("role", "language")
+    named = groups_by_name(group_metrics(record.rows, list(by)))
+    clean = record.rows.select(Group().mask(record.rows))
+    return logged_metrics(named) | {f"test/recall/{name}": value for name, value in per_class_recall(clean).items()}
 
 
 def tidy_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
@@ -51,7 +74,7 @@ def tidy_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
             "split_seed": study.get("split_seed"),
         }
         groups = record.results.get("groups") or {}
-        for key, value in sorted(record.results.get("metrics", {}).items()):
+        for key, value in sorted(run_metrics(record).items()):
             parsed = parse_metric_key(key)
             if parsed is None:
                 continue
@@ -72,24 +95,37 @@ def factor_columns(rows: Sequence[Mapping[str, Any]], replicates: Sequence[str] 
 
 @dataclass
 class Cell:
-    """Mean, sample standard deviation (0 for one run) and number of runs of one condition."""
+    """Mean, sample standard deviation (0 for one run) and number of runs of one condition; ``low`` and ``high``: the 95%
+    interval of the mean (a cluster bootstrap over test speakers, see :mod:`.statistics`) where it was computed."""
 
     mean: float
     std: float
     n: int
+    low: float | None = None
+    high: float | None = None
 
     def __str__(self) -> str:
-        return f"{self.mean:.3f} ± {self.std:.3f} ({self.n})"
+        interval = f" [{self.low:.3f}, {self.high:.3f}]" if self.low is not None and self.high is not None and self.low == self.low else ""
+        return f"{self.mean:.3f} ± {self.std:.3f}{interval} ({self.n})"
 
 
-def aggregate(rows: Sequence[Mapping[str, Any]], by: Sequence[str]) -> dict[tuple, Cell]:
-    """Mean ± std over the runs that share the values of ``by`` (NaN values are left out)."""
-    values: dict[tuple, list[float]] = {}
+Interval = Callable[[Sequence[Mapping[str, Any]]], "tuple[float, float] | None"]
+
+
+def aggregate(rows: Sequence[Mapping[str, Any]], by: Sequence[str], interval: Interval | None = None) -> dict[tuple, Cell]:
+    """Mean ± std over the runs that share the values of ``by`` (NaN values are left out); ``interval`` gives a cell's
+    95% interval from its tidy rows (None: no interval)."""
+    members: dict[tuple, list[Mapping[str, Any]]] = {}
     for row in rows:
         if isinstance(row["value"], float) and math.isnan(row["value"]):
             continue
-        values.setdefault(tuple(row.get(key) for key in by), []).append(float(row["value"]))
-    return {key: Cell(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v)) for key, v in values.items()}
+        members.setdefault(tuple(row.get(key) for key in by), []).append(row)
+    cells = {}
+    for key, found in members.items():
+        v = [float(row["value"]) for row in found]
+        bounds = interval(found) if interval is not None else None
+        cells[key] = Cell(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v), *(bounds or (None, None)))
+    return cells
 
 
 def default_replicates(axes: Sequence[str]) -> list[str]:
@@ -108,3 +144,29 @@ def write_tidy_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
         writer.writeheader()
         writer.writerows({key: ("" if row.get(key) is None else row.get(key)) for key in columns} for row in rows)
     return path
+
+
+def speaker_intervals(records: Sequence[RunRecord], replicates: Sequence[str], metric: str) -> Interval:
+    """A cell's 95% interval from its runs' test rows: a cluster bootstrap over (seed, speaker) units (see
+    :mod:`.statistics`); None for other metrics, or when a run of the cell kept no rows."""
+    from .claims import FinishedRun, units_of
+    from .statistics import interval
+
+    runs = {
+        record.name: FinishedRun(record.name, record.point, ",".join(str(record.point.get(a)) for a in replicates) or "0", Path(), record.rows)
+        for record in records
+        if record.rows is not None
+    }
+
+    def compute(cell: Sequence[Mapping[str, Any]]) -> tuple[float, float] | None:
+        if metric not in ("ua", "wa", "f1") or any(row["run"] not in runs for row in cell) or cell[0]["metric"] != metric:
+            return None
+        members = [runs[row["run"]] for row in cell]
+        try:
+            units = units_of(members, cell[0]["group"], cell[0]["snr"], len(members[0].rows.label_names))
+        except ValueError:
+            return None
+        estimate = interval(units, metric)
+        return (estimate.low, estimate.high) if estimate.low == estimate.low else None
+
+    return compute

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .check import check_runs
-from .collect import default_replicates, load_records, tidy_rows, write_tidy_csv
+from .collect import default_replicates, load_records, speaker_intervals, tidy_rows, write_tidy_csv
 from .grid import RunSpec, expand
 from .runs import RunFolder, RunState
 from .sweep import Sweep
@@ -25,6 +25,7 @@ class Outputs:
     csv: Path | None = None
     markdown: Path | None = None
     plots: list[Path] = field(default_factory=list)
+    claims: list[dict] = field(default_factory=list)
 
 
 def states(specs: list[RunSpec]) -> dict[str, RunState]:
@@ -52,21 +53,44 @@ def collect(sweep: Sweep, report: Report = print) -> Outputs:
     if not done:
         report(f"{sweep.name}: no finished runs yet; nothing to collect.")
         return Outputs(0)
-    rows = tidy_rows(load_records(done))
     axes = list(specs[0].point)
     replicates = sweep.report.replicates if sweep.report.replicates is not None else default_replicates(axes)
     from .plots import make_plots  # matplotlib: only when there is something to draw
     from .tables import study_tables
 
+    records = load_records(done)
+    rows = tidy_rows(records)
     outputs = Outputs(len(done), write_tidy_csv(rows, out / "results.csv"), out / "results.md")
-    tables = study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs")
+    interval = speaker_intervals(records, replicates, sweep.report.metric)
+    tables = study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs", interval=interval)
     outputs.markdown.write_text(tables, encoding="utf-8")
     report(tables.rstrip())  # the comparison itself, not only where it was written
     outputs.plots = make_plots(rows, sweep.report.metric, replicates, out / "plots")
+    if sweep.claims:
+        outputs.claims = claims(sweep, report)
     report(
         f"{sweep.name}: collected {len(done)} of {len(specs)} runs into {outputs.csv}, {outputs.markdown}" + "".join(f", {p}" for p in outputs.plots)
     )
     return outputs
+
+
+def claims(sweep: Sweep, report: Report = print) -> list[dict]:
+    """Test the sweep's declared claims on its finished runs' test rows, print them and write claims.md and claims.json."""
+    from .claims import ClaimError, claims_markdown, evaluate, finished_runs, write_claims
+
+    specs = expand(sweep)
+    if not sweep.claims:
+        report(f"{sweep.name}: the sweep declares no claims (add a `claims:` list; see ser_lightning/experiments/claims.py).")
+        return []
+    replicates = sweep.report.replicates if sweep.report.replicates is not None else default_replicates(list(specs[0].point))
+    runs = finished_runs(specs, replicates, lambda spec: RunFolder(spec.folder).state().state)
+    if not runs:
+        raise ClaimError(f"{sweep.name}: no finished run with test rows ({len(specs)} in the grid); run the sweep first.")
+    records = evaluate(sweep.claims, runs, sweep.report.alpha)
+    json_path, md_path = write_claims(Path(sweep.output), records, sweep.report.alpha, sweep.name)
+    report(claims_markdown(records, sweep.report.alpha, f"{sweep.name}: claims ({len(runs)} of {len(specs)} runs)").rstrip())
+    report(f"{sweep.name}: wrote {md_path} and {json_path}")
+    return records
 
 
 def run(sweep: Sweep, report: Report = print) -> tuple[dict[str, dict], Outputs]:

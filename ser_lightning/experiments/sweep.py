@@ -17,6 +17,7 @@ zip:                                # axes that vary together (lists of equal le
 names: {data.init_args.shots_per_class: k}       # short axis names for run names and tables
 launcher: {cluster: local}          # see Launcher
 report: {metric: ua}                # see Report
+claims: []                          # what the sweep sets out to show, tested on its runs: see experiments/claims.py
 anchors: {}                         # ignored: a place for YAML anchors (&name) used further down
 ```
 """
@@ -31,9 +32,11 @@ from typing import Any
 
 import yaml
 
+from .claims import ClaimError, parse_claims
+
 COMMANDS = ("fit", "test")
 CLUSTERS = ("local", "slurm", "debug")
-TOP_LEVEL = {"name", "output", "command", "configs", "overrides", "grid", "zip", "names", "launcher", "report", "anchors"}
+TOP_LEVEL = {"name", "output", "command", "configs", "overrides", "grid", "zip", "names", "launcher", "report", "anchors", "claims"}
 
 
 class SweepError(ValueError):
@@ -75,10 +78,12 @@ class Report:
         metric: the test metric of tables and plots (``ua``, ``wa`` or ``f1``).
         replicates: axes that only repeat a run (seeds): tables and plots average over them. Default: every axis
             whose name contains ``seed``.
+        alpha: the significance level of the sweep's claims (Holm-corrected across them).
     """
 
     metric: str = "ua"
     replicates: list[str] | None = None
+    alpha: float = 0.05
 
 
 @dataclass
@@ -103,6 +108,7 @@ class Sweep:
     names: dict[str, str]
     launcher: Launcher
     report: Report
+    claims: list[Any] = field(default_factory=list)  # experiments.claims.Claim
 
     @property
     def axes(self) -> list[Axis]:
@@ -186,10 +192,13 @@ def _launcher(raw: Any, path: Path) -> Launcher:
 
 def _report(raw: Any, path: Path) -> Report:
     raw = _mapping(raw, "report", path)
-    unknown = set(raw) - {"metric", "replicates"}
+    unknown = set(raw) - {"metric", "replicates", "alpha"}
     if unknown:
-        raise SweepError(f"{path}: unknown report key(s) {sorted(unknown)}; report takes metric and replicates.")
-    return Report(metric=str(raw.get("metric", "ua")), replicates=raw.get("replicates"))
+        raise SweepError(f"{path}: unknown report key(s) {sorted(unknown)}; report takes metric, replicates and alpha.")
+    alpha = float(raw.get("alpha", 0.05))
+    if not 0 < alpha < 1:
+        raise SweepError(f"{path}: report.alpha is the claims' significance level, between 0 and 1; got {alpha}.")
+    return Report(metric=str(raw.get("metric", "ua")), replicates=raw.get("replicates"), alpha=alpha)
 
 
 def _blocks(raw: Mapping[str, Any], path: Path) -> list[list[Axis]]:
@@ -207,6 +216,13 @@ def _blocks(raw: Mapping[str, Any], path: Path) -> list[list[Axis]]:
     if repeated:
         raise SweepError(f"{path}: axis {repeated} appears twice; give each axis once.")
     return blocks
+
+
+def _claims(raw: Any, path: Path) -> list[Any]:
+    try:
+        return parse_claims(raw, path)
+    except ClaimError as error:
+        raise SweepError(str(error)) from None
 
 
 def load_sweep(path: str | Path, output: str | Path | None = None) -> Sweep:
@@ -240,4 +256,5 @@ def load_sweep(path: str | Path, output: str | Path | None = None) -> Sweep:
         names={str(k): str(v) for k, v in _mapping(raw.get("names"), "names", path).items()},
         launcher=_launcher(raw.get("launcher"), path),
         report=_report(raw.get("report"), path),
+        claims=_claims(raw.get("claims"), path),
     )

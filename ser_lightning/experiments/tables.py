@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .collect import aggregate, factor_columns
+from .collect import Interval, aggregate, factor_columns
 
 ROLES = ("source", "target")
 ROLE_NAMES = {"source": "source (held-out speakers)", "target": "target (unseen)"}
@@ -30,21 +30,26 @@ def _condition(keys: Sequence[str], values: Sequence[Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in zip(keys, values) if value is not None) or "all runs"
 
 
-def study_tables(rows: Sequence[Mapping[str, Any]], metric: str = "ua", replicates: Sequence[str] = (), title: str = "") -> str:
+def study_tables(
+    rows: Sequence[Mapping[str, Any]], metric: str = "ua", replicates: Sequence[str] = (), title: str = "", interval: Interval | None = None
+) -> str:
     """One Markdown table per condition (backbone, k, SNR, other axes): rows ``train``, columns the test groups.
 
-    Cells are ``mean ± std (runs)`` over replicates (seeds); ``–`` where a group was not tested.
+    Cells are ``mean ± std [95% interval] (runs)`` over replicates (seeds), the interval where ``interval`` gives one;
+    ``–`` where a group was not tested.
     """
     rows = [row for row in rows if row["metric"] == metric and not row["group"].startswith("recall")]
     if not rows:
         return f"# {title or 'Results'}\n\nNo finished runs with test metric `{metric}` yet.\n"
     conditions = [c for c in factor_columns(rows, replicates) if c not in ("train", "test")] + ["snr"]
-    cells = aggregate(rows, [*conditions, "train", "group"])
+    cells = aggregate(rows, [*conditions, "train", "group"], interval)
     lines = [
         f"# {title or 'Results'}",
         "",
         f"Test {metric.upper()}: mean ± standard deviation over runs that differ only in "
-        f"{', '.join(replicates) if replicates else 'nothing (one run each)'} (number of runs). "
+        f"{', '.join(replicates) if replicates else 'nothing (one run each)'}"
+        + (", [95% interval: cluster bootstrap over the test speakers of every seed]" if interval is not None else "")
+        + " (number of runs). "
         "Rows: training languages/corpora; columns: test languages/corpora; source: held-out speakers of the "
         "training languages; target: languages/corpora never trained on.",
     ]

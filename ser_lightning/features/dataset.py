@@ -44,9 +44,10 @@ class CachedFeatureDataset(Dataset):
     def durations(self) -> list[float]:
         return self.source.durations
 
-    def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Any]:
-        # The label and metadata of UtteranceDataset.__getitem__, without reading the file (training batches
-        # index with (epoch, index); the epoch only seeds crops and augmentation, which a cached split has none of).
+    def __getitem__(self, index: int | tuple[int, int, int]) -> dict[str, Any]:
+        # The label and metadata of UtteranceDataset.__getitem__, without reading the file (training batches index
+        # with (epoch, index, batch); the epoch only seeds crops and augmentation, which a cached split has none of).
+        position = (index[0], index[2]) if isinstance(index, tuple) and len(index) > 2 else None
         index = index[1] if isinstance(index, tuple) else index
         source = self.source
         snr = source.snrs[index // len(source.utterances)]
@@ -60,6 +61,8 @@ class CachedFeatureDataset(Dataset):
         }
         if len(source.snrs) > 1 or snr is not None:
             meta["snr"] = snr_tag(snr)
+        if position is not None:
+            meta["train_position"] = position
         label = source.label_index[utt.label] if source.labelled else -1
         return {"key": self.keys[index], "label": label, "meta": meta}
 

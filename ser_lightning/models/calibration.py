@@ -56,12 +56,21 @@ def expected_calibration_error(probabilities: torch.Tensor, labels: torch.Tensor
     return float(metric.compute())
 
 
+MIN_CALIBRATION_UTTERANCES = 20  # a temperature fit on fewer validation utterances follows their noise, not the model
+
+
 class TemperatureFit:
-    """One validation epoch's logits and labels, gathered from every rank, and the temperature fit on them."""
+    """One validation epoch's logits and labels, gathered from every rank, and the temperature fit on them.
+
+    The fit is refused (``fit`` returns None and :attr:`refused` says why) when the validation data lacks a class or
+    has fewer than :data:`MIN_CALIBRATION_UTTERANCES` utterances: a temperature fit on one class only learns to be
+    confident, and one fit on a handful of utterances learns their noise.
+    """
 
     def __init__(self) -> None:
         self.logits: list[torch.Tensor] = []
         self.labels: list[torch.Tensor] = []
+        self.refused: str | None = None
 
     def update(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         self.logits.append(logits.detach().float().cpu())
@@ -71,8 +80,9 @@ class TemperatureFit:
         """Forget the epoch's logits without fitting (not calibrating, or a sanity check)."""
         self.logits, self.labels = [], []
 
-    def fit(self) -> float | None:
-        """The temperature of the epoch's validation data (every rank gets the same), or None without any; then forgets it."""
+    def fit(self, num_classes: int | None = None) -> float | None:
+        """The temperature of the epoch's validation data (every rank gets the same), or None without enough of it
+        (see the class docstring); then forgets it."""
         logits = torch.cat(self.logits) if self.logits else torch.empty(0, 0)
         labels = torch.cat(self.labels) if self.labels else torch.empty(0, dtype=torch.long)
         self.reset()
@@ -82,4 +92,22 @@ class TemperatureFit:
             kept = [(lo, la) for lo, la in shards if len(la)]
             logits = torch.cat([lo for lo, _ in kept]) if kept else logits
             labels = torch.cat([la for _, la in kept]) if kept else labels
-        return fit_temperature(logits, labels) if len(labels) else None
+        self.refused = _refusal(labels, num_classes)
+        return fit_temperature(logits, labels) if self.refused is None else None
+
+
+def _refusal(labels: torch.Tensor, num_classes: int | None) -> str | None:
+    """Why the validation labels cannot calibrate (None when they can)."""
+    present = sorted(set(labels.tolist()))
+    if num_classes is not None and len(present) < num_classes:
+        missing = num_classes - len(present)
+        return (
+            f"Temperature scaling not fit: the validation split has {len(present)} of {num_classes} classes ({missing} missing) "
+            "and val/ua selects checkpoints on it; give more validation speakers (data val_speakers) so every class is in it"
+        )
+    if len(labels) < MIN_CALIBRATION_UTTERANCES:
+        return (
+            f"Temperature scaling not fit: the validation split has {len(labels)} utterance(s), fewer than {MIN_CALIBRATION_UTTERANCES}; "
+            "give more validation speakers (data val_speakers)"
+        )
+    return None

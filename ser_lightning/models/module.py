@@ -11,24 +11,25 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import nn
 from torchmetrics.classification import MulticlassConfusionMatrix
 from typing_extensions import override
 
-from ..naming import ALL, CLEAN, group_key, rows_by_group
+from ..evaluation import EvaluationRows, Group, group_metrics, groups_by_name, logged_metrics
+from ..evaluation.metrics import confusion
 from .adversarial import DomainClassifier, ganin_coefficient
 from .backbones import Backbone
-from .calibration import TemperatureFit, calibrated, calibration_error
+from .calibration import TemperatureFit, calibrated
 from .class_weights import inverse_frequency_weights
 from .confusion import confusion_image, per_class_recall
 from .finetuning import log_trainable_parameters
-from .metrics import SCALARS, confusion_markdown, ser_metrics
+from .metrics import confusion_markdown, ser_metrics
 from .optim import adamw_with_warmup, batch_seed
 from .pooling import MeanPooling, Pooling
 from .standalone import CHECKPOINT_KEY, configured_backbone, make_standalone
 from .transfer import load_initial_weights
-from .windows import windowed_logits
+from .windows import windowed_logits, windowed_probabilities
 
 if TYPE_CHECKING:
     from ..data.batching import Batch
@@ -43,10 +44,11 @@ warnings.filterwarnings("ignore", message=r"You have overridden `transfer_batch_
 class EmotionRecognizer(LightningModule):
     """Speech emotion recognition: any :class:`Backbone`, a pooling head and a small classifier.
 
-    Logs ``train/loss``, ``val/{loss,ua,wa,f1}``, ``test/{ua,wa,f1}`` and the same per test group
-    (``test/ua/ur``, ``test/ua/target``): one group per value of each ``group_by`` key of the batch
-    metadata, taken from the DataModule's ``test_group_values`` so every DDP rank knows them up front.
-    AdamW with separate learning rates for backbone and head, linear warm-up then cosine decay.
+    Logs ``train/loss``, ``val/{loss,ua,wa,f1}``, ``test/{ua,wa,f1,ece}`` and the same per test group
+    (``test/ua/ur``, ``test/ua/target``). A test keeps one row per utterance and SNR (:attr:`test_rows`: label,
+    calibrated and plain probabilities, speaker, language, role, ...), gathered from every DDP rank; every test
+    metric is computed from those rows (:func:`ser_lightning.evaluation.group_metrics`), per value of each
+    ``group_by`` field. AdamW with separate learning rates for backbone and head, linear warm-up then cosine decay.
 
     Args:
         backbone: the speech encoder (``HFBackbone``, ``WhisperBackbone``, ``CNNLSTM``, or any ``Backbone``).
@@ -64,7 +66,8 @@ class EmotionRecognizer(LightningModule):
             frequencies of the training split (``N / (C * n_c)``, computed when fit starts); null for none.
         group_by: batch metadata keys whose values get their own test metrics
             (``role``: source/target, ``language``, ``corpus``, ``speaker``). With the DataModule's
-            ``test_snrs`` each group is also reported per SNR (``test/ua/target/snr10``).
+            ``test_snrs`` each group is also reported per SNR (``test/ua/target/snr10``). The per-utterance rows
+            hold every key, so other groupings can be computed afterwards from ``test_predictions.csv.gz``.
         init_from: a checkpoint whose weights start this model (weights only: a second stage of
             training; a resumed run restores its own checkpoint instead). A classifier for other classes
             is re-initialised, the same classes in another order are re-ordered; both are logged.
@@ -74,7 +77,10 @@ class EmotionRecognizer(LightningModule):
             Lempitsky 2015) or ``constant`` (1 throughout).
         domain_hidden: width of the domain classifier's hidden layer.
         calibrate: fit a temperature on each validation epoch's logits (kept in its checkpoint; predict and exports give
-            ``softmax(logits / T)``); false keeps T = 1, the plain softmax. Test reports ECE before and after either way.
+            ``softmax(logits / T)``); false applies T = 1, the plain softmax, also to a checkpoint that holds a fitted T
+            (``predict --model.calibrate false``). The fit needs every class and at least
+            :data:`~ser_lightning.models.calibration.MIN_CALIBRATION_UTTERANCES` validation utterances, else T stays as
+            it is and the log says why. Test reports ECE before and after either way.
     """
 
     def __init__(
@@ -134,9 +140,9 @@ class EmotionRecognizer(LightningModule):
         self.train_metrics = ser_metrics(num_classes).clone(prefix="train/")
         self.val_metrics = ser_metrics(num_classes).clone(prefix="val/")
         self.val_confusion = MulticlassConfusionMatrix(num_classes)
-        self.test_metrics = nn.ModuleDict()
-        self.test_uncalibrated = nn.ModuleDict()  # ECE of the plain softmax, beside the calibrated one in test_metrics
-        self.test_results: dict[str, dict[str, float]] = {}
+        self.test_rows: EvaluationRows | None = None  # the last test's rows: one per utterance and SNR, every rank's
+        self.test_results: dict[str, dict[str, float]] = {}  # computed from test_rows, per group name (``target/snr10``)
+        self._test_parts: list[EvaluationRows] = []
         self.register_buffer("temperature", torch.ones(()))  # softmax(logits / T): fit on each validation epoch, saved with the weights
         self._temperature_fit = TemperatureFit()
         self._initialised_from: str | None = None
@@ -194,9 +200,23 @@ class EmotionRecognizer(LightningModule):
 
         return load_pretrained(name_or_path, **hub_options)
 
+    @property
+    def applied_temperature(self) -> torch.Tensor:
+        """The temperature probabilities are given with: the fitted one, or 1 with ``calibrate: false``."""
+        return self.temperature if self.hparams.calibrate else torch.ones_like(self.temperature)
+
     def probabilities(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Calibrated class probabilities [B, num_classes]: ``softmax(logits / temperature)`` (what predict and exports give)."""
-        return calibrated(self(waves, lengths), self.temperature)
+        """Calibrated class probabilities [B, num_classes]: ``softmax(logits / T)`` (what predict and exports give)."""
+        return calibrated(self(waves, lengths), self.applied_temperature)
+
+    def batch_probabilities(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Calibrated and plain (T = 1) class probabilities [B, C] of a batch, as test and predict give them. A clip longer
+        than the backbone's input window (Whisper's) is heard whole: the mean over its windows (:mod:`.windows`)."""
+        window = getattr(self.backbone, "window_samples", None)
+        if window and "waves" in batch and int(batch["lengths"].max()) > window:
+            return windowed_probabilities(self, batch["waves"], batch["lengths"], window, self.applied_temperature)
+        logits = self.head(self.embed_batch(batch)).float()
+        return calibrated(logits, self.applied_temperature), calibrated(logits, 1.0)
 
     def logits(self, batch: Batch) -> torch.Tensor:
         """Class logits [B, num_classes] of a batch (waves or cached features). Outside training, clips longer than the
@@ -284,7 +304,10 @@ class EmotionRecognizer(LightningModule):
         confusion = self.val_confusion.compute()
         self.val_confusion.reset()
         # every rank fits (it gathers the ranks' logits); the checkpoint of this epoch keeps its own T
-        temperature = self._temperature_fit.fit() if self._calibrating() else self._temperature_fit.reset()
+        temperature = self._temperature_fit.fit(self.hparams.num_classes) if self._calibrating() else self._temperature_fit.reset()
+        if self._temperature_fit.refused and not getattr(self, "_refusal_told", False):
+            rank_zero_warn(f"{self._temperature_fit.refused}; the temperature stays {float(self.temperature):.3f}.")
+            self._refusal_told = True
         if not self.trainer.sanity_checking:
             self._log_confusion("val", confusion)
             if temperature is not None:
@@ -308,51 +331,32 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def on_test_epoch_start(self) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        groups, snrs = [ALL], [CLEAN]
-        if hasattr(datamodule, "test_group_values"):
-            groups += [value for key in self.hparams.group_by for value in datamodule.test_group_values(key) if value not in groups]
-            snrs = datamodule.test_group_values("snr")
-        keys = [group_key(group, snr) for group in groups for snr in snrs]
-        self.test_metrics = nn.ModuleDict({key: ser_metrics(self.hparams.num_classes, confusion=True, ece=True) for key in keys}).to(self.device)
-        self.test_uncalibrated = nn.ModuleDict({key: calibration_error(self.hparams.num_classes) for key in keys}).to(self.device)
+        self._test_parts = []
 
     @override
     def test_step(self, batch: Batch | None, batch_idx: int) -> None:
         if batch is None:
             return
-        logits = self.logits(batch).float()
-        labels = batch["labels"]
-        probs, plain = calibrated(logits, self.temperature), calibrated(logits, 1.0)
-        for key, rows in rows_by_group(batch["meta"], len(labels), self.hparams.group_by).items():
-            if key not in self.test_metrics:
-                if self.trainer.world_size > 1:
-                    raise RuntimeError(
-                        f"Test group {key!r} was not announced by the DataModule; under DDP every rank must know the groups before testing."
-                    )
-                self.test_metrics[key] = ser_metrics(self.hparams.num_classes, confusion=True, ece=True).to(self.device)
-                self.test_uncalibrated[key] = calibration_error(self.hparams.num_classes).to(self.device)
-            index = torch.tensor(rows, device=labels.device)
-            self.test_metrics[key].update(probs[index], labels[index])
-            self.test_uncalibrated[key].update(plain[index], labels[index])
+        probs, plain = self.batch_probabilities(batch)
+        labels = batch["labels"].cpu().numpy()
+        self._test_parts.append(EvaluationRows.from_batch(self.label_names, batch["meta"], labels, probs.cpu().numpy(), plain.cpu().numpy()))
 
     @override
     def on_test_epoch_end(self) -> None:
-        self.test_results = {}
-        for group, collection in self.test_metrics.items():
-            values = collection.compute()
-            confusion = values.pop("confusion")
-            if confusion.sum() == 0:
-                continue
-            values["ece_uncalibrated"] = self.test_uncalibrated[group].compute()
-            self.test_uncalibrated[group].reset()
-            scalars = (*SCALARS, "ece", "ece_uncalibrated")
-            self.test_results[group] = {name: float(values[name]) for name in scalars} | {"n": float(confusion.sum())}
-            suffix = "" if group == "all" else f"/{group}"
-            self.log_dict({f"test/{name}{suffix}": values[name] for name in scalars}, sync_dist=True)  # already synced; silences the DDP warning
-            if group == "all":
-                self._log_confusion("test", confusion)
-            collection.reset()
+        rows = EvaluationRows.concat(self._test_parts, self.label_names)
+        self._test_parts = []
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            shards: list = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(shards, rows)  # every rank computes the same metrics from every row
+            rows = EvaluationRows.concat(shards, self.label_names)
+        self.test_rows = rows.unique()
+        self.test_results = groups_by_name(group_metrics(self.test_rows, self.hparams.group_by))
+        if not self.test_results:
+            return
+        self.log_dict(logged_metrics(self.test_results), sync_dist=True)  # equal on every rank; silences the DDP warning
+        clean = self.test_rows.select(Group().mask(self.test_rows))
+        if len(clean):
+            self._log_confusion("test", torch.as_tensor(confusion(clean.labels, clean.predictions, self.hparams.num_classes)))
 
     @override
     def on_test_end(self) -> None:
@@ -366,7 +370,7 @@ class EmotionRecognizer(LightningModule):
 
     @override
     def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
-        probs = calibrated(self.logits(batch), self.temperature)
+        probs, _ = self.batch_probabilities(batch)
         return {
             "path": batch["meta"]["path"],
             "start": batch["meta"].get("start", [0.0] * len(probs)),  # window start (s) of long files cut by AudioFiles

@@ -20,10 +20,8 @@ def window_starts(length: int, window: int) -> list[int]:
     return starts if starts[-1] + window >= length else starts + [length - window]
 
 
-def windowed_logits(
-    logits_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], waves: torch.Tensor, lengths: torch.Tensor, window: int
-) -> torch.Tensor:
-    """Log of the window-averaged class probabilities [B, C] (usable as logits) for clips that may exceed ``window``."""
+def _windows(waves: torch.Tensor, lengths: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The windows of every clip as one zero-padded batch, their lengths and the row each belongs to."""
     pieces, owners, sizes = [], [], []
     for row, length in enumerate(lengths.tolist()):
         for start in window_starts(int(length), window):
@@ -34,8 +32,35 @@ def windowed_logits(
     batch = waves.new_zeros(len(pieces), max(sizes))
     for i, piece in enumerate(pieces):
         batch[i, : len(piece)] = piece
-    probabilities = logits_of(batch, torch.tensor(sizes, device=lengths.device)).float().softmax(-1)
-    owner = torch.tensor(owners, device=probabilities.device)
-    summed = torch.zeros(len(lengths), probabilities.shape[1], device=probabilities.device).index_add_(0, owner, probabilities)
-    counts = torch.bincount(owner, minlength=len(lengths)).clamp(min=1).unsqueeze(1)
-    return (summed / counts).clamp(min=1e-12).log()
+    return batch, torch.tensor(sizes, device=lengths.device), torch.tensor(owners, device=waves.device)
+
+
+def _mean_per_clip(values: torch.Tensor, owner: torch.Tensor, clips: int) -> torch.Tensor:
+    summed = torch.zeros(clips, values.shape[1], device=values.device).index_add_(0, owner, values)
+    return summed / torch.bincount(owner, minlength=clips).clamp(min=1).unsqueeze(1)
+
+
+def windowed_probabilities(
+    logits_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    waves: torch.Tensor,
+    lengths: torch.Tensor,
+    window: int,
+    temperature: torch.Tensor | float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rule for clips longer than ``window``, wherever they are evaluated: the mean over the clip's windows of the
+    calibrated probabilities ``softmax(logits / T)`` [B, C], and of the plain softmax [B, C] (T = 1). ``predict``'s
+    per-file probabilities are the same mean over the windows it cuts."""
+    batch, sizes, owner = _windows(waves, lengths, window)
+    logits = logits_of(batch, sizes).float()
+    calibrated = _mean_per_clip((logits / temperature).softmax(-1), owner, len(lengths))
+    plain = _mean_per_clip(logits.softmax(-1), owner, len(lengths))
+    return calibrated, plain
+
+
+def windowed_logits(
+    logits_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], waves: torch.Tensor, lengths: torch.Tensor, window: int
+) -> torch.Tensor:
+    """Log of the window-averaged plain probabilities [B, C], usable as logits (the validation loss and the temperature
+    fit see a long clip as one utterance)."""
+    _, plain = windowed_probabilities(logits_of, waves, lengths, window)
+    return plain.clamp(min=1e-12).log()

@@ -53,7 +53,7 @@ def test_fit_keeps_the_validation_temperature_and_test_reports_ece_before_and_af
     L.seed_everything(0, verbose=False)
     model = EmotionRecognizer(tiny_backbone(), num_classes=4, head_hidden=8, lr_head=1e-2)
     trainer = L.Trainer(max_epochs=3, logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
-    trainer.fit(model, batches(), batches(seed=1))
+    trainer.fit(model, batches(), batches(n=24, seed=1))
     temperature = float(model.temperature)
     assert temperature != 1.0 and "val/temperature" in trainer.callback_metrics
     trainer.test(model, batches(seed=2), verbose=False)
@@ -93,3 +93,27 @@ def test_calibrate_false_keeps_the_plain_softmax(tmp_path):
     trainer.test(model, batches(seed=2), verbose=False)
     row = model.test_results["all"]
     assert float(model.temperature) == 1.0 and row["ece"] == pytest.approx(row["ece_uncalibrated"])
+
+
+def test_a_validation_split_without_every_class_or_with_few_utterances_keeps_the_temperature_and_says_why(tmp_path):
+    one_class = [{"wave": torch.randn(4000), "label": 0, "meta": {"role": "source", "language": "en"}} for _ in range(24)]
+    for validation, reason in ((DataLoader(one_class, batch_size=4, collate_fn=collate_utterances), "1 of 4 classes"), (batches(n=8), "8 utterance")):
+        L.seed_everything(0, verbose=False)
+        model = EmotionRecognizer(tiny_backbone(), num_classes=4, head_hidden=8, lr_head=1e-2)
+        trainer = L.Trainer(max_epochs=2, logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+        with pytest.warns(UserWarning, match=f"Temperature scaling not fit: the validation split has {reason}"):
+            trainer.fit(model, batches(), validation)
+        assert float(model.temperature) == 1.0 and "val/temperature" not in trainer.callback_metrics
+
+
+def test_calibrate_false_at_predict_applies_no_temperature_to_a_calibrated_checkpoint():
+    model = EmotionRecognizer(tiny_backbone(), num_classes=4, head_hidden=8).eval()
+    model.temperature.fill_(3.0)
+    waves, lengths = torch.randn(2, 4000), torch.tensor([4000, 3000])
+    batch = {"waves": waves, "lengths": lengths, "meta": {"path": ["a", "b"]}}
+    with torch.no_grad():
+        logits = model(waves, lengths)
+        assert torch.allclose(model.predict_step(batch, 0)["probabilities"], (logits / 3.0).softmax(-1))
+        model.hparams.calibrate = False  # what `predict --model.calibrate false` gives the checkpoint's model
+        assert torch.allclose(model.predict_step(batch, 0)["probabilities"], logits.softmax(-1))
+        assert torch.allclose(model.probabilities(waves, lengths), logits.softmax(-1))

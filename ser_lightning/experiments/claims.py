@@ -1,0 +1,289 @@
+"""Claims as data: a sweep declares what it sets out to show, and the verdicts are computed from its runs' test rows.
+
+```yaml
+claims:
+  - name: pre-training beats the CNN-LSTM on the unseen language
+    better: {model: whisper_base}          # grid labels (axis: label) of one side ...
+    worse: {model: cnn_lstm}               # ... and of the other
+    where: {shots: k0}                     # labels both sides share (every other non-seed axis must be fixed)
+    group: target                          # all, source, target, a language, a corpus (default: target)
+    metric: ua                             # ua (default), wa or f1
+  - name: pre-trained models gain more from 20 target shots
+    better: {model: whisper_base}
+    worse: {model: cnn_lstm}
+    change: {shots: [k0, k20]}             # compare the change from the first label to the second, not the level
+  - name: noise costs pre-trained models less
+    better: {model: whisper_base}
+    worse: {model: cnn_lstm}
+    where: {shots: k0}
+    change: {snr: [clean, 10]}             # snr is a pseudo-axis: the test SNRs of a run
+report: {alpha: 0.05}                      # the family's significance level (Holm-corrected across the claims)
+```
+
+Each claim is a paired comparison over the (seed, speaker) units both sides were tested on
+(:func:`ser_lightning.experiments.statistics.paired`): Δ = better - worse (for a ``change``, the difference of the two
+changes), a 95% cluster-bootstrap interval and a one-sided permutation p-value, Holm-adjusted across the sweep's
+claims. Verdict: **holds** when Δ > 0 and the adjusted p < alpha; **does not hold** when the whole interval lies below
+``margin`` (default 0: the opposite is shown); otherwise **inconclusive**. ``python -m ser_lightning.experiments
+claims SWEEP`` prints them and writes ``claims.md`` and ``claims.json`` in the sweep folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..evaluation import ROWS_FILE, EvaluationRows, Group, read_rows
+from ..fileio import write_text_atomic
+from ..naming import CLEAN, snr_tag
+from .statistics import Units, holm, paired
+
+
+class ClaimError(ValueError):
+    """A claim that cannot be parsed or evaluated; the message names the sweep file or the claim, and the fix."""
+
+
+CLAIM_KEYS = {"name", "better", "worse", "where", "change", "group", "metric", "margin"}
+SNR = "snr"
+ROLES = ("source", "target")
+DEFAULT_ALPHA = 0.05
+
+
+@dataclass
+class Claim:
+    """One declared claim (see the module docstring)."""
+
+    name: str
+    better: dict[str, str]
+    worse: dict[str, str]
+    where: dict[str, str] = field(default_factory=dict)
+    change: tuple[str, str, str] | None = None  # (axis, from label, to label)
+    group: str = "target"
+    metric: str = "ua"
+    margin: float = 0.0
+
+
+def _label(axis: str, value: Any) -> str:
+    """A label as the grid names it; for the ``snr`` pseudo-axis, the SNR tag (``clean`` for null, ``10`` for 10)."""
+    if axis == SNR and not isinstance(value, str):
+        return snr_tag(None if value is None else float(value))
+    return str(value)
+
+
+def _labels(value: Any, where: str, path: Path) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ClaimError(f"{path}: {where} must map axes to labels (`{{model: cnn_lstm}}`), got {value!r}.")
+    return {str(axis): _label(str(axis), label) for axis, label in value.items()}
+
+
+def _change(value: Any, where: str, path: Path) -> tuple[str, str, str] | None:
+    if value is None:
+        return None
+    steps = next(iter(value.values())) if isinstance(value, Mapping) and len(value) == 1 else None
+    if not isinstance(steps, list) or len(steps) != 2:
+        raise ClaimError(f"{path}: {where}: change takes one axis and two labels, e.g. `change: {{shots: [k0, k20]}}`.")
+    axis = str(next(iter(value)))
+    return axis, _label(axis, steps[0]), _label(axis, steps[1])
+
+
+def parse_claims(raw: Any, path: Path) -> list[Claim]:
+    """The ``claims`` list of a sweep file; raises :class:`ClaimError` naming the claim and the key."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ClaimError(f"{path}: `claims` is a list of claims (name, better, worse, ...), got {type(raw).__name__}.")
+    claims = []
+    for number, item in enumerate(raw, 1):
+        where = f"claim {number}"
+        if not isinstance(item, Mapping):
+            raise ClaimError(f"{path}: {where} must be a mapping with name, better and worse.")
+        unknown, missing = set(item) - CLAIM_KEYS, {"name", "better", "worse"} - set(item)
+        if unknown or missing:
+            problem = f"unknown key(s) {sorted(unknown)}" if unknown else f"missing {sorted(missing)}"
+            raise ClaimError(f"{path}: {where}: {problem}; a claim takes {sorted(CLAIM_KEYS)}.")
+        where = f"{where} ({item['name']})"
+        metric = str(item.get("metric", "ua"))
+        if metric not in ("ua", "wa", "f1"):
+            raise ClaimError(f"{path}: {where}: metric is {metric!r}; claims are tested on ua, wa or f1.")
+        claims.append(
+            Claim(
+                name=str(item["name"]),
+                better=_labels(item["better"], f"{where}.better", path),
+                worse=_labels(item["worse"], f"{where}.worse", path),
+                where=_labels(item.get("where"), f"{where}.where", path),
+                change=_change(item.get("change"), where, path),
+                group=str(item.get("group", "target")),
+                metric=metric,
+                margin=float(item.get("margin", 0.0)),
+            )
+        )
+    return claims
+
+
+@dataclass
+class FinishedRun:
+    """A finished run of a sweep: its grid point (axis -> label), its seed (the replicate axes' labels) and its test rows."""
+
+    name: str
+    point: dict[str, str]
+    seed: str
+    rows_path: Path
+    _rows: EvaluationRows | None = None
+
+    @property
+    def rows(self) -> EvaluationRows:
+        if self._rows is None:
+            self._rows = read_rows(self.rows_path)
+        return self._rows
+
+
+def _group_of(name: str, rows: EvaluationRows, snr: str) -> Group:
+    """A claim's group name as a structured group: all, a role, else a language, corpus or speaker that the rows have."""
+    if name == "all":
+        return Group(snr=snr)
+    if name in ROLES:
+        return Group("role", name, snr)
+    for key in ("language", "corpus", "speaker"):
+        if name in set(rows.meta[key]):
+            return Group(key, name, snr)
+    languages = ", ".join(sorted(set(rows.meta["language"])))
+    raise ClaimError(f"group {name!r} is no role (source, target), language ({languages}), corpus or speaker of the test rows.")
+
+
+def _matching(runs: Sequence[FinishedRun], selection: Mapping[str, str], claim: Claim, side: str) -> list[FinishedRun]:
+    """The runs of one condition: every non-seed axis fixed by ``selection`` or by having one label among the matches."""
+    chosen = [run for run in runs if all(run.point.get(axis) == label for axis, label in selection.items() if axis != SNR)]
+    unknown = [axis for axis in selection if axis != SNR and runs and axis not in runs[0].point]
+    if unknown:
+        raise ClaimError(f"claim {claim.name!r} ({side}): no axis {unknown} in the sweep; its axes are {sorted(runs[0].point)} (and snr).")
+    if not chosen:
+        raise ClaimError(f"claim {claim.name!r} ({side}): no finished run has {dict(selection)}; run the sweep first.")
+    for axis in chosen[0].point:
+        labels = sorted({run.point[axis] for run in chosen})
+        if len(labels) > 1:
+            found = ", ".join(labels)
+            raise ClaimError(f"claim {claim.name!r} ({side}): the runs of {dict(selection)} differ in {axis} ({found}); fix it in `where`.")
+    return chosen
+
+
+def units_of(runs: Sequence[FinishedRun], group: str, snr: str, classes: int) -> Units:
+    """The (seed, speaker) units of ``runs`` in test group ``group`` (a name) at SNR tag ``snr``; speakers are named with
+    their corpus, so two corpora's speaker 03 stay two units."""
+    parts = []
+    for run in runs:
+        rows = run.rows.select(_group_of(group, run.rows, snr).mask(run.rows))
+        speakers = [f"{corpus}/{speaker}" for corpus, speaker in zip(rows.meta["corpus"], rows.meta["speaker"])]
+        parts.append((run.seed, rows.labels, rows.predictions, speakers))
+    units = Units.of(parts, classes)
+    if not units.keys:
+        raise ClaimError(f"no test rows of group {group!r} at SNR {snr} in {', '.join(run.name for run in runs)}.")
+    return units
+
+
+def _side(runs: Sequence[FinishedRun], claim: Claim, labels: Mapping[str, str], side: str) -> list[tuple[float, Units]]:
+    """The terms of one side: its condition, or for a ``change`` the condition at the second label minus at the first."""
+    selection = {**claim.where, **labels}
+    steps = [(1.0, {})] if claim.change is None else [(1.0, {claim.change[0]: claim.change[2]}), (-1.0, {claim.change[0]: claim.change[1]})]
+    terms = []
+    for coefficient, step in steps:
+        chosen = {**selection, **step}
+        matching = _matching(runs, chosen, claim, side)
+        classes = len(matching[0].rows.label_names)
+        terms.append((coefficient, units_of(matching, claim.group, chosen.get(SNR, CLEAN), classes)))
+    return terms
+
+
+def verdict(delta: float, low: float, high: float, p_adjusted: float, alpha: float, margin: float) -> str:
+    """``holds``, ``does not hold`` or ``inconclusive`` (see the module docstring)."""
+    if delta > 0 and p_adjusted < alpha:
+        return "holds"
+    if high < margin:
+        return "does not hold"
+    return "inconclusive"
+
+
+def evaluate(claims: Sequence[Claim], runs: Sequence[FinishedRun], alpha: float = DEFAULT_ALPHA) -> list[dict[str, Any]]:
+    """Every claim's comparison and verdict (Holm-adjusted across ``claims``), as JSON-ready records."""
+    records = []
+    for claim in claims:
+        comparison = paired(_side(runs, claim, claim.better, "better"), _side(runs, claim, claim.worse, "worse"), claim.metric)
+        records.append(
+            {
+                **asdict(claim),
+                "change": {claim.change[0]: [claim.change[1], claim.change[2]]} if claim.change else None,
+                "better_value": comparison.better,
+                "worse_value": comparison.worse,
+                "delta": comparison.delta,
+                "low": comparison.low,
+                "high": comparison.high,
+                "p": comparison.p,
+                "seeds": comparison.seeds,
+                "units": comparison.units,
+            }
+        )
+    for record, adjusted in zip(records, holm([record["p"] for record in records])):
+        record["p_holm"] = adjusted
+        record["verdict"] = verdict(record["delta"], record["low"], record["high"], adjusted, alpha, record["margin"])
+        record["note"] = (
+            f"{record['units']} (seed, speaker) units over {record['seeds']} seeds; 95% cluster-bootstrap interval; "
+            "one-sided paired permutation p, Holm-adjusted"
+        )
+    return records
+
+
+def _describe(record: Mapping[str, Any]) -> str:
+    sides = f"{_side_name(record['better'], record['where'])} vs {_side_name(record['worse'], record['where'])}"
+    if record["change"]:
+        axis, (first, second) = next(iter(record["change"].items()))
+        sides += f", change {axis} {first} -> {second}"
+    return f"{sides}, {record['group']}"
+
+
+def _side_name(labels: Mapping[str, str], where: Mapping[str, str]) -> str:
+    return ",".join(f"{axis}={label}" for axis, label in {**where, **labels}.items())
+
+
+def claims_markdown(records: Sequence[Mapping[str, Any]], alpha: float, title: str) -> str:
+    """The claims as a Markdown table: claim, Δ, interval, p, Holm-adjusted p, verdict (and what was compared)."""
+    lines = [
+        f"# {title}",
+        "",
+        f"Paired comparisons on the same seeds and test speakers; Δ = better - worse (for a change: the difference of the "
+        f"changes); 95% cluster-bootstrap interval over (seed, speaker) units; one-sided paired permutation p, Holm-adjusted "
+        f"across these {len(records)} claims; alpha = {alpha:g}.",
+        "",
+        "| claim | compared | better | worse | Δ | 95% interval | p | p (Holm) | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        metric = r["metric"].upper()
+        lines.append(
+            f"| {r['name']} | {_describe(r)} | {r['better_value']:.3f} | {r['worse_value']:.3f} | {r['delta']:+.3f} {metric} | "
+            f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['p']:.4f} | {r['p_holm']:.4f} | **{r['verdict']}** |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_claims(folder: Path, records: Sequence[Mapping[str, Any]], alpha: float, sweep: str) -> tuple[Path, Path]:
+    """``claims.json`` and ``claims.md`` in the sweep folder."""
+    data = {"sweep": sweep, "alpha": alpha, "claims": list(records)}
+    json_path = write_text_atomic(folder / "claims.json", json.dumps(data, indent=1))
+    md_path = write_text_atomic(folder / "claims.md", claims_markdown(records, alpha, f"{sweep}: claims"))
+    return json_path, md_path
+
+
+def finished_runs(specs: Sequence[Any], replicates: Sequence[str], state_of: Callable[[Any], str]) -> list[FinishedRun]:
+    """The sweep's finished runs that kept their test rows (runs from before rows were kept are left out)."""
+    runs = []
+    for spec in specs:
+        rows = Path(spec.folder) / "logs" / ROWS_FILE
+        if state_of(spec) == "done" and rows.is_file():
+            seed = ",".join(spec.point[axis] for axis in replicates if axis in spec.point) or "0"
+            point = {axis: label for axis, label in spec.point.items() if axis not in replicates}
+            runs.append(FinishedRun(spec.name, point, seed, rows))
+    return runs

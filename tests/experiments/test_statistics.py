@@ -1,0 +1,82 @@
+"""Cluster-bootstrap intervals and paired permutation tests over (seed, speaker) units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ser_lightning.evaluation.metrics import confusion, ua
+from ser_lightning.experiments.statistics import Units, holm, interval, metric, paired
+
+
+def simulated(accuracy: float, seeds: int = 3, speakers: int = 6, per_speaker: int = 12, seed: int = 0, speaker_spread: float = 0.1) -> Units:
+    """Units of a 4-class model that is right with ``accuracy`` (varying by speaker), on the same speakers for every model."""
+    generator = np.random.default_rng(seed)
+    runs = []
+    for s in range(seeds):
+        labels, predictions, who = [], [], []
+        for k in range(speakers):
+            own = np.clip(accuracy + speaker_spread * np.random.default_rng(1000 * s + k).normal(), 0.05, 0.95)  # the speaker's difficulty
+            truth = np.arange(per_speaker) % 4
+            right = generator.random(per_speaker) < own
+            labels.append(truth)
+            predictions.append(np.where(right, truth, (truth + 1 + generator.integers(0, 3, per_speaker)) % 4))
+            who += [f"spk{k}"] * per_speaker
+        runs.append((str(s), np.concatenate(labels), np.concatenate(predictions), who))
+    return Units.of(runs, 4)
+
+
+def test_a_cell_is_the_mean_over_seeds_of_each_seeds_metric_and_its_interval_contains_it():
+    units = simulated(0.6)
+    per_seed = [ua(units.matrices[[i for i, key in enumerate(units.keys) if key[0] == s]].sum(0)) for s in ("0", "1", "2")]
+    estimate = interval(units)
+    assert estimate.value == pytest.approx(np.mean(per_seed))
+    assert estimate.low < estimate.value < estimate.high and estimate.high - estimate.low < 0.3
+    assert "18 seed x speaker units" in estimate.method
+
+
+def test_more_speakers_give_a_narrower_interval():
+    few, many = interval(simulated(0.6, speakers=3)), interval(simulated(0.6, speakers=30))
+    assert many.high - many.low < few.high - few.low
+
+
+def test_a_clearly_better_model_holds_and_equal_models_do_not():
+    better, worse = simulated(0.8, seed=1), simulated(0.4, seed=2)
+    result = paired([(1.0, better)], [(1.0, worse)])
+    assert result.delta == pytest.approx(result.better - result.worse) and result.delta > 0.25
+    assert result.p < 0.01 and result.low > 0 and result.units == 18 and result.seeds == 3
+    reverse = paired([(1.0, worse)], [(1.0, better)])
+    assert reverse.p > 0.99 and reverse.high < 0
+    model = simulated(0.6, seed=3)
+    itself = paired([(1.0, model)], [(1.0, model)])  # no unit can tell the two apart: every permutation gives 0
+    assert itself.delta == 0 and itself.low == itself.high == 0 and itself.p == 1
+    same = paired([(1.0, simulated(0.6, seed=3, per_speaker=60))], [(1.0, simulated(0.6, seed=4, per_speaker=60))])
+    assert abs(same.delta) < 0.05 and same.low < 0 < same.high and same.p > 0.05
+
+
+def test_a_difference_of_differences_compares_gains_on_the_same_units():
+    gains_a = [(1.0, simulated(0.8, seed=5)), (-1.0, simulated(0.4, seed=6))]  # a gains 0.4
+    gains_b = [(1.0, simulated(0.5, seed=7)), (-1.0, simulated(0.45, seed=8))]  # b gains 0.05
+    result = paired(gains_a, gains_b)
+    assert result.delta == pytest.approx(0.35, abs=0.12) and result.p < 0.01
+    with pytest.raises(ValueError, match="same terms"):
+        paired(gains_a, gains_b[:1])
+
+
+def test_conditions_without_common_units_cannot_be_compared():
+    other = Units([("9", "x")], np.ones((1, 4, 4)))
+    with pytest.raises(ValueError, match="unit"):
+        paired([(1.0, simulated(0.5))], [(1.0, other)])
+
+
+def test_metrics_of_confusion_matrices_match_the_evaluation_metrics():
+    generator = np.random.default_rng(0)
+    labels, predictions = generator.integers(0, 4, 200), generator.integers(0, 4, 200)
+    matrix = confusion(labels, predictions, 4)
+    assert metric(matrix, "ua") == pytest.approx(ua(matrix))
+    assert metric(matrix, "wa") == pytest.approx((labels == predictions).mean())
+
+
+def test_holm_adjusts_step_down_and_keeps_the_order():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5]) == [0.5]
