@@ -67,6 +67,9 @@ class SERDataModule(LightningDataModule):
             (e.g. ``[null, 20, 10, 5, 0]``); metrics are logged per SNR as ``test/ua/<group>/snr10``.
         test_noise_dir: folder of evaluation noise recordings for ``test_snrs``; null adds white noise.
             Noise is the same for an utterance and SNR on every run, whatever the workers or ranks.
+        test_noise_seed: the seed of that noise; null (default) follows ``seed``. A number gives an utterance the same
+            noise in every seed's runs (the noisy test set is one condition, not part of the split), so a frozen
+            backbone's cached features of noisy copies serve every seed that tests the utterance.
         on_bad_audio: what a bad audio file does: ``error`` (default: the run stops before training and names
             every bad file) or ``skip`` (bad files are left out and listed with their reasons in
             ``bad_audio.csv`` in the run's log folder). Bad means missing, unreadable, empty, shorter than
@@ -103,6 +106,7 @@ class SERDataModule(LightningDataModule):
         train_augment: Sequence[BaseWaveformTransform] | None = None,
         test_snrs: Sequence[float | None] | None = (None,),
         test_noise_dir: str | None = None,
+        test_noise_seed: int | None = None,
         on_bad_audio: Literal["error", "skip"] = "error",
         check_samples: bool = True,
         min_seconds: float = 0.0,
@@ -143,6 +147,7 @@ class SERDataModule(LightningDataModule):
         self.train_augment = compose_augmentations(train_augment)
         self.test_snrs = list(test_snrs or ()) or [None]  # null or [] test the clean set once
         self.test_noise_dir = test_noise_dir
+        self.test_noise_seed = test_noise_seed
         EvaluationNoise(sample_rate, test_noise_dir)  # a bad folder fails here, not at test time
         self.datasets: dict[str, UtteranceDataset] = {}
         self.summary: dict[str, Any] = {}
@@ -208,7 +213,8 @@ class SERDataModule(LightningDataModule):
     def make_datasets(self, split: Split) -> dict[str, UtteranceDataset]:
         """The train/val/test (and unlabelled) datasets of a split."""
         names, skip_bad = self.label_names, self.on_bad_audio == "skip"
-        noise = EvaluationNoise(self.sample_rate, self.test_noise_dir, seed=self.seed)
+        noise_seed = self.test_noise_seed if self.test_noise_seed is not None else self.seed
+        noise = EvaluationNoise(self.sample_rate, self.test_noise_dir, seed=noise_seed)
         train_options = dict(max_seconds=self.max_train_seconds, skip_bad=skip_bad)
         datasets = {
             "train": UtteranceDataset(split.train, names, self.sample_rate, augment=self.train_augment, seed=self.seed, **train_options),

@@ -164,3 +164,17 @@ def test_the_seconds_budget_and_class_balanced_batches_reach_the_loaders(small_c
     assert plain.train_dataloader().batch_sampler.labels is None
     with pytest.raises(ValueError, match="max_batch_seconds must be positive"):
         cross_lingual(small_corpus, max_batch_seconds=0)
+
+
+def test_a_fixed_test_noise_seed_gives_an_utterance_the_same_noise_in_every_seeds_runs(small_corpus):
+    def noisy_targets(seed, **kwargs):
+        dm = cross_lingual(small_corpus, seed=seed, test_snrs=[10], **kwargs)
+        dm.prepare_data()
+        dm.setup("test")
+        test = dm.datasets["test"]
+        return {u.path: test[i]["wave"] for i, (u, role) in enumerate(zip(test.utterances, test.roles)) if role == "target"}
+
+    first, second = noisy_targets(0, test_noise_seed=7), noisy_targets(1, test_noise_seed=7)
+    assert first.keys() == second.keys() and all(torch.equal(first[path], second[path]) for path in first)  # Urdu is tested whole by both
+    following = noisy_targets(1)  # null follows the data seed: other noise
+    assert not any(torch.equal(first[path], following[path]) for path in first)
