@@ -246,7 +246,6 @@ class SERLightningCLI(LightningCLI):
         if isinstance(self.datamodule, SERDataModule):  # it saves its place in the epoch: a mid-epoch resume is exact
             warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
         self._check_labels_against_checkpoint()
-        self._raise_min_seconds()
         self.trainer.callbacks.append(RemoveFailedRunFolders(getattr(self, "_new_folders", [])))
 
     def _check_labels_against_checkpoint(self) -> None:
@@ -260,12 +259,6 @@ class SERLightningCLI(LightningCLI):
                 f"its predictions would be named wrongly. Set --data.init_args.label_names to {list(trained)}, or use the "
                 "label_space it was trained with."
             )
-
-    def _raise_min_seconds(self) -> None:
-        """Files too short for the backbone (fewer samples than one output frame needs) are bad audio, found at setup."""
-        minimum = getattr(self.model.backbone, "min_samples", 0) / getattr(self.datamodule, "sample_rate", 16000)
-        if hasattr(self.datamodule, "min_seconds") and minimum > self.datamodule.min_seconds:
-            self.datamodule.min_seconds = minimum
 
     def _resolved_config(self) -> dict[str, Any]:
         """The subcommand's full config as plain data (what LightningCLI saves as config.yaml)."""

@@ -118,3 +118,45 @@ def test_only_the_model_reads_the_trainers_loop_internals():
         if any(isinstance(node, ast.Attribute) and node.attr in ("fit_loop", "epoch_loop", "batch_progress") for node in ast.walk(tree)):
             readers.add(module_name(path))
     assert readers <= {"ser_lightning.models.module"}, readers
+
+
+OTHERS = ("trainer", "pl_module", "datamodule", "_datamodule", "model", "backbone")  # objects a module must not write into
+
+
+def writes_into_others(tree: ast.AST) -> list[str]:
+    """Assignments to an attribute (or an item of an attribute) of another object: ``trainer.x = ``,
+    ``self.datamodule.x = ``, ``self._datamodule.datasets[k] = `` (a module's own ``self.x`` is fine)."""
+
+    def names(node: ast.AST) -> list[str]:
+        found = []
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            if isinstance(node, ast.Attribute):
+                found.append(node.attr)
+            node = node.value
+        return found + ([node.id] if isinstance(node, ast.Name) else [])
+
+    found = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            if isinstance(target, (ast.Attribute, ast.Subscript)):
+                chain = names(target)[1:]  # the objects the written attribute or item belongs to
+                if "config" not in chain and any(name in OTHERS for name in chain):  # a parsed config is data, not an object
+                    found.append(ast.unparse(target))
+    return found
+
+
+def test_no_module_writes_the_attributes_of_the_trainer_the_model_or_the_datamodule():
+    """Facts flow by CLI links, hooks or explicit methods (``SERDataModule.use_inputs``), never by one object writing
+    another's attributes (DESIGN.md)."""
+    writers = {}
+    for path in PACKAGE.rglob("*.py"):
+        found = writes_into_others(ast.parse(path.read_text(encoding="utf-8")))
+        if found:
+            writers[module_name(path)] = found
+    assert writers == {}, writers
+
+
+def test_the_write_finder_finds_writes_into_others():
+    code = "self.x = 1\nself.datamodule.min_seconds = 2\nself._datamodule.datasets[k] = d\ntrainer.y += 1\nconfig.trainer.b = 3"
+    assert writes_into_others(ast.parse(code)) == ["self.datamodule.min_seconds", "self._datamodule.datasets[k]", "trainer.y"]

@@ -29,6 +29,13 @@ from .resume import ResumableBatches
 from .splits import Split
 from .summary import count_classes, describe_summary, write_summary
 
+STAGE_SPLITS: dict[str, tuple[str, ...]] = {  # the datasets each trainer function reads
+    "fit": ("train", "unlabelled", "val"),
+    "validate": ("val",),
+    "test": ("test",),
+    "predict": ("test",),
+}
+
 
 class SERDataModule(LightningDataModule):
     """A split plan's train/val/test utterances, loaded, checked and served in length-aware batches.
@@ -79,7 +86,8 @@ class SERDataModule(LightningDataModule):
         check_samples: decode every file once at setup to check its samples (cached per file, so only new or
             changed files are decoded again); false checks headers only, and faulty samples then stop the
             run when the file is first read.
-        min_seconds: files shorter than this are bad audio; the CLI raises it to the backbone's minimum input.
+        min_seconds: files shorter than this are bad audio (0: none is; a backbone pads input shorter than one of its
+            frames itself).
         max_batch_seconds: budget of padded seconds per batch (rows x longest utterance) on top of
             ``batch_size``, so long utterances come in smaller batches and short ones fill them; an
             utterance longer than it is a batch of its own; null: the count alone limits a batch.
@@ -150,6 +158,8 @@ class SERDataModule(LightningDataModule):
         self.test_noise_seed = test_noise_seed
         EvaluationNoise(sample_rate, test_noise_dir)  # a bad folder fails here, not at test time
         self.datasets: dict[str, UtteranceDataset] = {}
+        self._audio_datasets: dict[str, UtteranceDataset] = {}  # the audio of splits read from other inputs (use_inputs)
+        self._inputs: Any = None
         self.summary: dict[str, Any] = {}
         self.split = Split()  # the plan's split, after setup
 
@@ -318,9 +328,36 @@ class SERDataModule(LightningDataModule):
         values = test.roles if key == "role" else [getattr(u, key) for u in test.utterances]
         return sorted(set(values))
 
+    def use_inputs(self, inputs: Any, stage: str) -> dict[str, str]:
+        """Read the splits of ``stage`` from ``inputs`` instead of audio where they allow it, e.g. a frozen backbone's
+        cached features (:class:`~ser_lightning.features.inputs.CachedInputs`: ``why_not(dataset)``, ``wrap(dataset)``
+        and ``attach(batch)``). Returns ``{split: reason}`` for the splits that stay audio (random crops, augmentation).
+        :meth:`use_audio` goes back to audio."""
+        kept: dict[str, str] = {}
+        for name in STAGE_SPLITS.get(stage, ()):
+            if name not in self.datasets:
+                continue
+            audio = self._audio_datasets.get(name, self.datasets[name])
+            reason = inputs.why_not(audio)
+            if reason is not None:
+                kept[name] = reason
+                continue
+            self._audio_datasets[name] = audio
+            self.datasets[name] = inputs.wrap(audio)
+        self._inputs = inputs
+        return kept
+
+    def use_audio(self) -> None:
+        """Read every split from audio again (after :meth:`use_inputs`)."""
+        self.datasets.update(self._audio_datasets)
+        self._audio_datasets, self._inputs = {}, None
+
     @override
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Note the place in its epoch of each training batch as it goes to the model (the batch carries it)."""
+        """Give batches of cached splits their features (:meth:`use_inputs`), and note the place in its epoch of each
+        training batch as it goes to the model (the batch carries it)."""
+        if self._inputs is not None:
+            batch = self._inputs.attach(batch)
         labelled = batch.get("labelled", batch) if isinstance(batch, dict) else None
         position = (labelled.get("meta") or {}).get("train_position") if isinstance(labelled, dict) else None
         if position and self.trainer is not None and self.trainer.training:

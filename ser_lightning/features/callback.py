@@ -19,17 +19,12 @@ from ..data.dataset import UtteranceDataset
 from ..data.probe_cache import cache_root
 from ..models.finetuning import count_parameters
 from ..models.pooling import MeanPooling, WeightedLayerPooling
-from .dataset import FEATURE_KEYS, CachedFeatureDataset
+from .dataset import CachedFeatureDataset
 from .extract import estimate_bytes, extract_features, feature_shape
+from .inputs import CachedInputs
 from .keys import backbone_identity
 from .store import FeatureStore, Layout, StoreDtype
 
-STAGE_DATASETS: dict[str, tuple[str, ...]] = {  # the SERDataModule datasets each trainer function reads
-    "fit": ("train", "unlabelled", "val"),
-    "validate": ("val",),
-    "test": ("test",),
-    "predict": ("test",),
-}
 SAFE_PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed")  # the head runs in float32 (under autocast): it takes float32 features
 TRAINING_SENSITIVE = (_DropoutNd, _NormBase, nn.RNNBase, nn.MultiheadAttention, PreTrainedModel)  # behave otherwise in training mode
 POOLED_EXACT = (MeanPooling, WeightedLayerPooling)  # a (learned) mix of layers commutes with the mean over frames
@@ -49,27 +44,16 @@ def stochastic_modules(backbone: nn.Module) -> list[str]:
     return [name or "." for name, module in backbone.named_modules() if module.training and isinstance(module, TRAINING_SENSITIVE)]
 
 
-def why_uncached(name: str, dataset: Any) -> str | None:
-    """Why a split must be read from audio (random crops or augmentation), or None when it can be cached."""
-    if not isinstance(dataset, UtteranceDataset):
-        return f"it is a {type(dataset).__name__}, not an UtteranceDataset"
-    if dataset.augment is not None:
-        return "train_augment changes its audio at random on every read"
-    if dataset.max_samples:
-        return "max_train_seconds crops it at random on every read"
-    return None
-
-
 class FeatureCache(Callback):
     """Compute a frozen backbone's hidden states once per utterance and reuse them across epochs, seeds and runs.
 
-    At ``setup`` the DataModule's datasets (``SERDataModule.datasets``) are replaced by
-    :class:`CachedFeatureDataset` stand-ins that read no audio; once the model's weights are final (after
-    ``init_from`` and ``ckpt_path``), at the start of training, validation, testing or prediction, every
-    utterance not yet cached is run through the backbone (a size estimate is logged first), and each
-    batch gets its ``features`` just before its step, which then skips the backbone. The originals are put
-    back at ``teardown``, and checkpoints are unchanged (they hold the backbone), so a checkpoint tests and
-    predicts alike with or without the cache.
+    At ``setup`` the DataModule is asked to read its splits from cached features
+    (``SERDataModule.use_inputs`` with :class:`~ser_lightning.features.inputs.CachedInputs`: stand-in datasets that read
+    no audio); once the model's weights are final (after ``init_from`` and ``ckpt_path``), at the start of training,
+    validation, testing or prediction, every utterance not yet cached is run through the backbone (a size estimate is
+    logged first) and the store is handed to those inputs, which give each batch its ``features`` (the model then skips
+    the backbone). The DataModule reads audio again at ``teardown``, and checkpoints are unchanged (they hold the
+    backbone), so a checkpoint tests and predicts alike with or without the cache. The callback only fills the store.
 
     Entries are keyed on the backbone (class, settings such as normalisation and input window, a hash of
     its weights, the trainer's precision) and on each utterance's input (absolute path, size, modification
@@ -112,7 +96,8 @@ class FeatureCache(Callback):
         self.computed = 0  # utterances computed / reused in the last trainer run
         self.reused = 0
         self._datamodule: Any = None
-        self._swapped: dict[str, CachedFeatureDataset] = {}
+        self._inputs = CachedInputs()
+        self._cached: list[str] = []  # the splits the DataModule reads from the cache in this run
         self._filled: set[str] = set()
         self._features: FeatureStore | None = None
 
@@ -122,8 +107,8 @@ class FeatureCache(Callback):
         return Path(self.folder) if self.folder else cache_root() / "features"
 
     def _off_reason(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> str | None:
-        if not isinstance(getattr(trainer.datamodule, "datasets", None), dict):
-            return "the run has no DataModule with `datasets` (a SERDataModule)"
+        if not callable(getattr(trainer.datamodule, "use_inputs", None)):
+            return "the run has no DataModule that reads other inputs than audio (use_inputs: a SERDataModule)"
         backbone = getattr(pl_module, "backbone", None)
         if not isinstance(backbone, nn.Module):
             return f"{type(pl_module).__name__} has no `backbone` module"
@@ -163,21 +148,15 @@ class FeatureCache(Callback):
             return
         self._check_pooling(pl_module)
         self._datamodule = trainer.datamodule
-        datasets = self._datamodule.datasets
-        for name in STAGE_DATASETS.get(stage, ()):
-            if name not in datasets:
-                continue
-            reason = why_uncached(name, datasets[name])
-            if reason is not None:
-                rank_zero_info(f"Feature cache: the {name} split is read from audio: {reason}.")
-                continue
-            self._swapped[name] = datasets[name] = CachedFeatureDataset(datasets[name])
+        self._inputs = CachedInputs()
+        for name, reason in self._datamodule.use_inputs(self._inputs, stage).items():
+            rank_zero_info(f"Feature cache: the {name} split is read from audio: {reason}.")
+        self._cached = [name for name, dataset in self._datamodule.datasets.items() if isinstance(dataset, CachedFeatureDataset)]
 
     def _restore(self) -> None:
-        for name, cached in self._swapped.items():
-            if self._datamodule.datasets.get(name) is cached:
-                self._datamodule.datasets[name] = cached.source
-        self._swapped, self._filled, self._features, self._datamodule = {}, set(), None, None
+        if self._datamodule is not None:
+            self._datamodule.use_audio()
+        self._cached, self._filled, self._features, self._datamodule = [], set(), None, None
 
     @override
     def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
@@ -189,7 +168,7 @@ class FeatureCache(Callback):
 
     def _check_frozen(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Cached features stay valid only while the backbone neither trains nor draws at random."""
-        if not self._swapped:
+        if not self._cached:
             return
         trainable, _ = count_parameters(pl_module.backbone)
         stochastic = stochastic_modules(pl_module.backbone) if trainer.training else []
@@ -202,16 +181,16 @@ class FeatureCache(Callback):
 
     def _fill(self, trainer: Trainer, pl_module: LightningModule, names: tuple[str, ...]) -> None:
         """Compute what ``names`` need and is not cached yet (shared out over the ranks), then read every chunk."""
-        names = tuple(name for name in names if name in self._swapped and name not in self._filled)
+        names = tuple(name for name in names if name in self._cached and name not in self._filled)
         if not names:
             return
         if self._features is None:  # the weights are final now (init_from, ckpt_path): hash them once per run
             identity = backbone_identity(pl_module.backbone, str(trainer.precision))
-            self._features = FeatureStore.for_backbone(self.root, identity, self.store, self.dtype)
+            self._features = self._inputs.store = FeatureStore.for_backbone(self.root, identity, self.store, self.dtype)
         features = self._features
         wanted: dict[str, tuple[UtteranceDataset, int]] = {}
         for name in names:
-            cached = self._swapped[name]
+            cached = self._datamodule.datasets[name]
             for index, key in enumerate(cached.keys):
                 wanted.setdefault(key, (cached.source, index))
         features.refresh()
@@ -267,23 +246,6 @@ class FeatureCache(Callback):
                 )  # fmt: skip
         rank_zero_info(f"Feature cache: computed in {time.perf_counter() - start:.1f} s.")
 
-    def _attach(self, batch: Any, pl_module: LightningModule) -> None:
-        """Give every (sub-)batch that names cache keys its ``features`` and frame ``lengths``."""
-        if not isinstance(batch, dict):
-            return
-        if FEATURE_KEYS not in batch:
-            for value in batch.values():
-                self._attach(value, pl_module)
-            return
-        if self._features is None:
-            raise RuntimeError(
-                "A batch names cached features before FeatureCache filled the cache (it does so as training, validation, "
-                "testing or prediction starts)."
-            )
-        features, lengths = self._features.gather(batch[FEATURE_KEYS])
-        batch["features"] = features.to(pl_module.device)
-        batch["lengths"] = lengths.to(pl_module.device)
-
     @override
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._fill(trainer, pl_module, ("train", "unlabelled"))
@@ -304,19 +266,3 @@ class FeatureCache(Callback):
     @override
     def on_predict_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._fill(trainer, pl_module, ("test",))
-
-    @override
-    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
-        self._attach(batch, pl_module)
-
-    @override
-    def on_validation_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._attach(batch, pl_module)
-
-    @override
-    def on_test_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._attach(batch, pl_module)
-
-    @override
-    def on_predict_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._attach(batch, pl_module)

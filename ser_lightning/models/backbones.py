@@ -49,7 +49,7 @@ class Backbone(nn.Module):
 
     hidden_size: int
     num_layers: int
-    min_samples: int = 1  # the shortest input that yields one real output frame
+    min_samples: int = 1  # the shortest input that yields one real output frame; forward pads shorter input to it itself
 
     def layer_stack(self) -> list[nn.Module]:
         """The modules that make the hidden states (transformer layers, a final norm): where pooling one layer can leave
@@ -230,6 +230,9 @@ class HFBackbone(Backbone):
         }
 
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        if waves.shape[-1] < self.min_samples:  # shorter than one frame's receptive field: padded, as s3prl's upstreams do
+            waves = nn.functional.pad(waves, (0, self.min_samples - waves.shape[-1]))
+        lengths = lengths.clamp(min=self.min_samples)  # a clip shorter than one frame is heard with its padding
         if self.normalize:
             waves = normalize_waves(waves, lengths)
         mask = sample_mask(lengths, waves.shape[-1]).long() if self.use_attention_mask else None

@@ -159,3 +159,10 @@ def test_pooling_a_lower_layer_leaves_no_trainable_parameter_without_a_gradient(
         assert trainable and all(dict(model.named_parameters())[name].grad is not None for name in trainable), type(backbone).__name__
         frozen = {name.split("layers.")[1].split(".")[0] for name, p in backbone.named_parameters() if not p.requires_grad and "layers." in name}
         assert frozen == ({"1"} if layer == 1 else set())  # of 2 layers, the second is unused when pooling hidden state 1
+
+
+def test_input_shorter_than_one_frame_is_padded_by_the_backbone_itself():
+    backbone = HFBackbone(name_or_path=None, pretrained=False, config=TINY_WAV2VEC2).eval()
+    short = 0.1 * torch.randn(2, backbone.min_samples // 2)
+    hidden, frames = backbone(short, torch.tensor([short.shape[1], short.shape[1] // 2]))
+    assert hidden[-1].shape[1] >= 1 and frames.tolist() == [1, 1]
