@@ -1,4 +1,4 @@
-"""``python -m ser_lightning.experiments {run,status,collect,plan} SWEEP.yaml``."""
+"""``python -m ser_lightning.experiments {run,status,collect,report,plan} SWEEP.yaml``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ HELP = """Sweeps of ordinary `python -m ser_lightning` runs.
   run      run every run that is not finished (locally, or on SLURM through submitit), then collect
   status   done / running / queued / failed / pending per run, with the log of each failure
   collect  rebuild results.csv, results.md and plots/*.png in the sweep folder from the finished runs
+  report   write report.html (one self-contained page: verdicts, figures, tables, runs) and report.md in the sweep folder
   plan     list the runs and their command lines without running anything
 
 SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, crosslingual, ...)."""
@@ -23,7 +24,7 @@ SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, c
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(prog="python -m ser_lightning.experiments", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=("run", "status", "collect", "plan"))
+    p.add_argument("action", choices=("run", "status", "collect", "report", "plan"))
     p.add_argument("sweep", help="sweep file, or the name of a shipped sweep")
     p.add_argument("--output", help="sweep folder (default: the sweep's `output`, else sweeps/<name>)")
     p.add_argument("--cluster", choices=CLUSTERS, help="override launcher.cluster")
@@ -49,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if any(state.state == "failed" for state in found.values()) else 0
         if args.action == "collect":
             collect(sweep)
+            return 0
+        if args.action == "report":
+            from .report import write_report  # matplotlib: only when drawing
+
+            write_report(sweep)
             return 0
         outcomes, _ = run(sweep)
         return 1 if any(o["state"] != "done" for o in outcomes.values()) else 0

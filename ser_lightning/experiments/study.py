@@ -55,14 +55,14 @@ def collect(sweep: Sweep, report: Report = print) -> Outputs:
     rows = tidy_rows(load_records(done))
     axes = list(specs[0].point)
     replicates = sweep.report.replicates if sweep.report.replicates is not None else default_replicates(axes)
-    from .plots import make_plots  # matplotlib: only when there is something to draw
+    from .figures import make_plots  # matplotlib: only when there is something to draw
     from .tables import study_tables
 
     outputs = Outputs(len(done), write_tidy_csv(rows, out / "results.csv"), out / "results.md")
     tables = study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs")
     outputs.markdown.write_text(tables, encoding="utf-8")
     report(tables.rstrip())  # the comparison itself, not only where it was written
-    outputs.plots = make_plots(rows, sweep.report.metric, replicates, out / "plots")
+    outputs.plots = make_plots(rows, sweep.report.metric, replicates, out / "plots", sweep)
     report(
         f"{sweep.name}: collected {len(done)} of {len(specs)} runs into {outputs.csv}, {outputs.markdown}" + "".join(f", {p}" for p in outputs.plots)
     )
