@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ser_lightning.experiments.collect import load_records, tidy_rows
 from ser_lightning.experiments.grid import RunSpec, expand
 from ser_lightning.experiments.runs import RunFolder
 from ser_lightning.experiments.sweep import Sweep, load_sweep
@@ -169,7 +170,54 @@ def real_crosslingual_like(output: Path, sweep_file: str | Path = "real_crosslin
     return fabricate(sweep, result)
 
 
+def rows_of(sweep: Sweep) -> list[dict[str, Any]]:
+    """The tidy rows of a sweep's finished runs."""
+    done = [(spec.name, spec.point, RunFolder(spec.folder).results) for spec in expand(sweep) if RunFolder(spec.folder).state().state == "done"]
+    return tidy_rows(load_records(done))
+
+
 def write_claims(sweep: Sweep, claims: list[dict[str, Any]]) -> Path:
     path = Path(sweep.output) / "claims.json"
     path.write_text(json.dumps({"sweep": sweep.name, "alpha": 0.05, "claims": claims}, indent=1))
     return path
+
+
+# demo_fewshot (README): URDU and source UA at k = 0, 5, 20; demo_pretrained: en, de, it, source, ur per model
+DEMO_FEWSHOT = {0: (0.479, 0.620), 5: (0.450, 0.610), 20: (0.562, 0.597)}
+DEMO_PRETRAINED = {
+    "whisper_base": (0.674, 0.514, 0.576, 0.588, 0.432),
+    "whisper_base_untrained": (0.590, 0.465, 0.528, 0.528, 0.417),
+    "cnn_lstm": (0.694, 0.542, 0.660, 0.632, 0.479),
+}
+
+
+def _demo_run(model: str, languages: Mapping[str, float], target: float, k: int, seed: int) -> tuple[dict, dict, dict]:
+    key = (model, k, seed)
+    src = {lang: value + jitter(key, lang, scale=0.04) for lang, value in languages.items()}
+    target = target + jitter(key, "target", scale=0.025)
+    groups = {**src, "source": float(np.mean(list(src.values()))), "ur": target, "target": target}
+    groups["all"] = (72 * groups["source"] + 120 * target) / 192
+    metrics, per_group = run_metrics(groups, {}, key)
+    return metrics, per_group, run_config(model, ["en", "de", "it"], ["ur"], k, seed)
+
+
+def demo_fewshot_like(output: Path) -> Sweep:
+    """The shipped ``demo_fewshot`` sweep (the CNN-LSTM, k = 0/5/20, 3 seeds; no model axis) with the README's numbers."""
+
+    def result(spec: RunSpec) -> tuple[dict, dict, dict]:
+        k, seed = int(spec.point["k"]), int(spec.point["seed_everything"])
+        target, source = DEMO_FEWSHOT[k]
+        return _demo_run("cnn_lstm", {"en": source + 0.06, "de": source - 0.08, "it": source + 0.02}, target, k, seed)
+
+    return fabricate(load_sweep("demo_fewshot", output), result)
+
+
+def demo_pretrained_like(output: Path) -> Sweep:
+    """The shipped ``demo_pretrained`` sweep (Whisper base pre-trained and untrained, the CNN-LSTM; 3 seeds) with the README's numbers."""
+
+    def result(spec: RunSpec) -> tuple[dict, dict, dict]:
+        model, seed = spec.point["model"], int(spec.point["seed_everything"])
+        en, de, it, _, ur = DEMO_PRETRAINED[model]
+        return _demo_run(model, {"en": en, "de": de, "it": it}, ur, 0, seed)
+
+    return fabricate(load_sweep("demo_pretrained", output), result)

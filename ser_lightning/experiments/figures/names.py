@@ -18,7 +18,7 @@ from ..grid import expand, short_names
 from ..sweep import Axis, Sweep, value_label
 
 # Okabe & Ito's colour-blind-safe palette (yellow last: faint on white), then Paul Tol's muted colours.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255", "#999933", "#44AA99", "#F0E442")
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#882255", "#999933", "#44aa99", "#f0e442")
 PRETRAINED = {"true": "pre-trained", "false": "untrained"}
 
 Row = Mapping[str, Any]
@@ -69,7 +69,7 @@ class Names:
         for spec in expand(sweep):
             names.points[spec.name] = dict(spec.point)
             model = names.model({"run": spec.name})
-            if model not in names.models:
+            if names.model_axes and model not in names.models:  # else models are named by their runs' backbones
                 names.models.append(model)
                 keys[model] = ", ".join(spec.point[axis] for axis in names.model_axes)
         for model in sorted(names.models, key=lambda model: keys[model]):
