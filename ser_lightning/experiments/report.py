@@ -21,6 +21,7 @@ from ..naming import CLEAN
 from .collect import Cell, aggregate, default_replicates, load_records, tidy_rows
 from .figures import Drawn, Names, make_figures
 from .figures.curves import curve_groups
+from .figures.style import interval_kind
 from .grid import RunSpec, expand
 from .report_blocks import Badge, Code, Details, Document, Figure, Heading, Link, Table, Text, markdown
 from .report_html import html
@@ -78,9 +79,9 @@ def _runs(sweep: Sweep) -> tuple[list[RunSpec], dict[str, RunState], list[dict[s
 
 
 def _intervals(rows: Rows) -> str:
-    cells = aggregate(rows, ["run"]) if rows else {}
-    sample = next(iter(cells.values()), None)
-    return "95% intervals" if getattr(sample, "low", None) is not None else "mean ± standard deviation over seeds (number of runs)"
+    """What a table's cells are: mean [95% interval] or mean ± std over seeds, and the number of runs."""
+    kind = interval_kind(aggregate(rows, ["_model", "group", "snr"]).values())
+    return f"cells: mean [{kind}] (runs)" if kind.startswith("95%") else "cells: mean ± standard deviation over seeds (runs)"
 
 
 def result_tables(rows: Rows, metric: str, names: Names, replicates: Sequence[str]) -> list[Table]:
@@ -99,7 +100,7 @@ def result_tables(rows: Rows, metric: str, names: Names, replicates: Sequence[st
                 ["model", *extra, *(ROLE_NAMES.get(g, g) for g in groups)],
                 [[key[0], *(names.value(c, v) for c, v in zip(extra, key[1:])), *(cell_text(cells.get((*key, g))) for g in groups)] for key in keys],
                 "results",
-                f"Test {metric.upper()} on clean audio, {_intervals(clean)}.",
+                f"Test {metric.upper()} on clean audio; {_intervals(clean)}.",
             )
         )
     noisy_runs = {row["run"] for row in metric_rows if row["snr"] != CLEAN}
@@ -124,7 +125,7 @@ def result_tables(rows: Rows, metric: str, names: Names, replicates: Sequence[st
                     for g in groups
                 ],
                 "noise",
-                f"Test {metric.upper()} with white noise added to the test audio at each SNR, {_intervals(noisy)}.",
+                f"Test {metric.upper()} with white noise added to the test audio at each SNR; {_intervals(noisy)}.",
             )
         )
     return tables

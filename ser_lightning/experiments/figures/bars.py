@@ -69,9 +69,14 @@ def _bar_figure(
     models: Sequence[str],
     untrained: set[str],
 ) -> tuple[Any, list[Cell], Any]:
-    """One panel of bars per condition other than the model; cells of each panel keyed by (model, group or class)."""
+    """One panel of bars per condition other than the model; cells of each panel keyed by (model, group or class).
+
+    Several panels share the column's width: their ticks name the categories only, slanted where the names are long."""
     panels, note = split_panels(rows, names, names.extra_conditions(rows, ["group", "metric"], replicates))
     shape = grid_shape(len(panels))
+    if len(panels) > 1:
+        tick_labels = list(categories)
+    slant = {"rotation": 30, "ha": "right", "rotation_mode": "anchor"} if len(panels) > 1 and max(map(len, tick_labels)) > 6 else {}
     figure = new_figure(COLUMN, 0.8 + 1.85 * shape[0])
     cells: list[Cell] = []
     axes_list = []
@@ -80,7 +85,7 @@ def _bar_figure(
         axes_list.append(axes)
         aggregated = aggregate(with_models(selected, names), ["_model", "_category"])
         cells += _bars(axes, aggregated, categories, models, names, untrained)
-        axes.set_xticks(range(len(categories)), tick_labels if index >= len(panels) - shape[1] else [""] * len(categories))
+        axes.set_xticks(range(len(categories)), tick_labels if index >= len(panels) - shape[1] else [""] * len(categories), **slant)
         axes.grid(axis="y", alpha=0.35)
         if title:
             axes.set_title(title, fontsize=7)
