@@ -262,7 +262,7 @@ def missing_blocks(document: Document, specs: Sequence[RunSpec], states: Mapping
         rows.append(
             [
                 spec.name,
-                Badge("unreadable" if spec.name in unreadable else state.state, state.state),
+                Badge("unreadable", "failed") if spec.name in unreadable else Badge(state.state, state.state),
                 detail,
                 Link("log", document.relative(log)) if log.exists() else "–",
             ]

@@ -170,12 +170,17 @@ def test_without_claims_the_report_says_so_and_unreadable_claims_are_one_warning
     assert re.search(r'<p class="warning">\S*claims.json could not be read \(.*\); compute it again.</p>', html)
 
 
-def test_a_sweep_without_finished_runs_still_gets_a_report(tmp_path):
+def test_a_sweep_with_no_readable_finished_run_still_gets_a_report_naming_each_run(tmp_path):
     sweep = demo_pretrained_like(tmp_path / "none")
-    for results in (tmp_path / "none" / "runs").glob("*/done.json"):
-        results.unlink()
+    first, *others = sorted((tmp_path / "none" / "runs").glob("*/done.json"))
+    for marker in others:
+        marker.unlink()  # never finished
+    (first.parent / "logs" / "results.json").write_text("{")  # finished, but its results file is broken
     html = write_report(sweep).html.read_text()
-    assert "0 of 9 runs finished" in html and "No figures" in html and "9 of 9 runs are not in the figures and tables (9 pending)" in html
+    assert (
+        "0 of 9 runs finished" in html and "No figures" in html and "9 of 9 runs are not in the figures and tables (8 pending, 1 unreadable)" in html
+    )
+    assert f'{first.parent.name}</td><td><span class="badge failed">unreadable</span></td><td>' in html and "is not a readable results file" in html
 
 
 def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
