@@ -15,7 +15,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from ser_lightning.experiments.collect import Cell, aggregate
-from ser_lightning.experiments.figures import COLUMN, Names, best_model, confusion_matrix, curves, make_figures
+from ser_lightning.experiments.figures import COLUMN, FULL, Names, best_model, confusion_matrix, curves, make_figures
+from ser_lightning.experiments.figures.matrix import crosslingual_matrix
 from ser_lightning.experiments.figures.style import DPI
 
 from .studies import LABELS, demo_fewshot_like, demo_pretrained_like, labelled_copy, real_crosslingual_like, real_urdu_like, rows_of
@@ -110,6 +111,13 @@ def test_the_cross_language_matrix_has_one_panel_per_model_on_one_colour_scale_w
     assert list(cross.drawn) == ["heatmap", "pretrained", "recall"]  # no k and no noise varied: no curves
 
 
+def test_at_full_width_the_matrix_panels_stand_four_abreast_with_text_still_8_pt(cross, tmp_path):
+    drawn = crosslingual_matrix(cross.rows, "ua", cross.names, ["seed_everything"], tmp_path, width=FULL)
+    panels = [axes for axes in drawn.figure.axes if axes.images]
+    assert len(panels) == 4 and len({round(axes.get_position().y0, 3) for axes in panels}) == 1  # one row
+    assert imread(drawn.png).shape[1] == round(FULL * DPI) and drawn.figure.get_suptitle() and panels[0].title.get_fontsize() == 8
+
+
 def test_the_noise_curve_puts_clean_audio_at_the_right(urdu):
     (axes,) = urdu.drawn["noise"].figure.axes
     ticks = {label.get_text(): x for label, x in zip(axes.get_xticklabels(), axes.get_xticks())}
@@ -168,6 +176,8 @@ def test_a_confusion_matrix_is_drawn_row_normalised_and_a_wrong_shape_is_refused
     assert np.allclose(shares[0], [0.8, 0.2, 0.0]) and np.allclose(shares[1], [0.25, 0.75, 0.0]) and np.isnan(shares[2]).all()
     assert [t.get_text() for t in axes.texts][:2] == ["0.80\n(8)", "0.20\n(2)"]
     assert drawn.png.is_file() and drawn.pdf.is_file() and "diagonal is recall" in drawn.caption
+    again = confusion_matrix([[8, 2, 0], [1, 3, 0], [0, 0, 0]], ["angry", "happy", "sad"], tmp_path / "again", title="Whisper base, k = 0")
+    assert again.png.read_bytes() == drawn.png.read_bytes() and again.pdf.read_bytes() == drawn.pdf.read_bytes()  # no dates: same figure, same files
     with pytest.raises(ValueError, match=r"A confusion matrix of 2 classes is 2 x 2, got shape \(3, 3\)"):
         confusion_matrix(np.eye(3), ["a", "b"], tmp_path)
 

@@ -30,10 +30,13 @@ __all__ = [
 FIGURES = (crosslingual_matrix, fewshot_curve, noise_curve, pretrained_bars, class_recall)
 
 
-def make_figures(rows: Sequence[Mapping[str, Any]], metric: str, replicates: Sequence[str], folder: Path, names: Names | None = None) -> list[Drawn]:
-    """Every figure the runs allow, in ``folder`` (PNG and PDF each); ``names`` from the sweep, else from the rows."""
+def make_figures(
+    rows: Sequence[Mapping[str, Any]], metric: str, replicates: Sequence[str], folder: Path, names: Names | None = None, width: float = COLUMN
+) -> list[Drawn]:
+    """Every figure the runs allow, in ``folder`` (PNG and PDF each), drawn for a paper's column (``width=FULL``: for
+    the full text width); models named and coloured by ``names`` (from the sweep), else by the runs' backbones."""
     names = names or Names()
-    made = [figure(rows, metric, names, replicates, Path(folder)) for figure in FIGURES]
+    made = [figure(rows, metric, names, replicates, Path(folder), width=width) for figure in FIGURES]
     return [drawn for drawn in made if drawn is not None]
 
 

@@ -68,16 +68,17 @@ def _bar_figure(
     tick_labels: Sequence[str],
     models: Sequence[str],
     untrained: set[str],
+    width: float,
 ) -> tuple[Any, list[Cell], Any]:
     """One panel of bars per condition other than the model; cells of each panel keyed by (model, group or class).
 
     Several panels share the column's width: their ticks name the categories only, slanted where the names are long."""
     panels, note = split_panels(rows, names, names.extra_conditions(rows, ["group", "metric"], replicates))
-    shape = grid_shape(len(panels))
+    shape = grid_shape(len(panels), width)
     if len(panels) > 1:
         tick_labels = list(categories)
     slant = {"rotation": 30, "ha": "right", "rotation_mode": "anchor"} if len(panels) > 1 and max(map(len, tick_labels)) > 6 else {}
-    figure = new_figure(COLUMN, 0.8 + 1.85 * shape[0])
+    figure = new_figure(width, 0.8 + 1.85 * shape[0])
     cells: list[Cell] = []
     axes_list = []
     for index, (title, selected) in enumerate(panels):
@@ -93,7 +94,7 @@ def _bar_figure(
 
 
 @paper_style
-def pretrained_bars(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path) -> Drawn | None:
+def pretrained_bars(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path, width: float = COLUMN) -> Drawn | None:
     """Each backbone pre-trained and untrained (the same architecture, random weights) side by side, per test group;
     None unless some backbone ran both ways."""
     metric_rows = [row for row in rows if row["metric"] == metric]
@@ -108,7 +109,9 @@ def pretrained_bars(rows: Rows, metric: str, names: Names, replicates: Sequence[
     model_of = {names.model(row): (backbones.index(row["backbone"]), not row["pretrained"]) for row in selected}
     models = sorted(names.ordered(selected), key=lambda model: model_of[model])
     untrained = {model for model, (_, off) in model_of.items() if off}
-    figure, cells, (axes_list, shape, note) = _bar_figure(selected, names, replicates, groups, [GROUP_NAMES[g] for g in groups], models, untrained)
+    figure, cells, (axes_list, shape, note) = _bar_figure(
+        selected, names, replicates, groups, [GROUP_NAMES[g] for g in groups], models, untrained, width
+    )
     low, high = metric_range(metric_rows)
     level = None if metric != "ua" else chance(rows)
     for index, axes in enumerate(axes_list):
@@ -136,7 +139,7 @@ def best_model(rows: Rows, metric: str, names: Names) -> str | None:
 
 
 @paper_style
-def class_recall(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path) -> Drawn | None:
+def class_recall(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path, width: float = COLUMN) -> Drawn | None:
     """Recall of each class (all test utterances, clean audio, smallest k), bars per model; None without per-class recall."""
     selected = [{**row, "_category": row["metric"].split("/", 1)[1]} for row in baseline(rows) if row["metric"].startswith("recall/")]
     selected = [row for row in selected if row["group"] == "all"]
@@ -144,7 +147,7 @@ def class_recall(rows: Rows, metric: str, names: Names, replicates: Sequence[str
         return None
     classes = first_seen([row["_category"] for row in selected])
     models = names.ordered(selected)
-    figure, cells, (axes_list, shape, note) = _bar_figure(selected, names, replicates, classes, classes, models, set())
+    figure, cells, (axes_list, shape, note) = _bar_figure(selected, names, replicates, classes, classes, models, set(), width)
     level = chance(rows)
     for index, axes in enumerate(axes_list):
         axes.set_ylim(0, 1)

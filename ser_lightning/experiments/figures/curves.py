@@ -87,10 +87,11 @@ def _curve_figure(
     title: str,
     limits: tuple[float, float],
     level: float | None,
+    width: float,
 ) -> tuple[Any, list[Cell], list[str]]:
     panels, note = split_panels(rows, names, names.extra_conditions(rows, [x_key, "group"], replicates))
-    shape = grid_shape(len(panels))
-    figure = new_figure(COLUMN, 0.75 + 1.95 * shape[0])
+    shape = grid_shape(len(panels), width)
+    figure = new_figure(width, 0.75 + 1.95 * shape[0])
     span = max(ticks[0]) - min(ticks[0]) or 1.0
     cells: list[Cell] = []
     for index, (panel_title, selected) in enumerate(panels):
@@ -114,7 +115,7 @@ def _curve_figure(
 
 
 @paper_style
-def fewshot_curve(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path) -> Drawn | None:
+def fewshot_curve(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path, width: float = COLUMN) -> Drawn | None:
     """The metric against k (labelled target utterances per class) on clean audio; None unless the runs have two k or more."""
     metric_rows = [row for row in rows if row["metric"] == metric]
     selected = [row for row in metric_rows if row["snr"] == CLEAN and row.get("k") is not None]
@@ -133,6 +134,7 @@ def fewshot_curve(rows: Rows, metric: str, names: Names, replicates: Sequence[st
         "Few-shot adaptation",
         metric_range(metric_rows),
         chance(rows, metric),
+        width,
     )
     caption = (
         f"Test {metric.upper()} against k, the labelled target utterances per class added to training (0: zero-shot), clean audio. "
@@ -143,7 +145,7 @@ def fewshot_curve(rows: Rows, metric: str, names: Names, replicates: Sequence[st
 
 
 @paper_style
-def noise_curve(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path) -> Drawn | None:
+def noise_curve(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path, width: float = COLUMN) -> Drawn | None:
     """The metric against test SNR (dB), clean audio at the right, at the smallest k; None unless the runs were tested in noise."""
     metric_rows = [row for row in rows if row["metric"] == metric]
     ks = [number(row["k"]) for row in metric_rows if row.get("k") is not None]
@@ -164,6 +166,7 @@ def noise_curve(rows: Rows, metric: str, names: Names, replicates: Sequence[str]
         "Robustness to noise",
         metric_range(metric_rows),
         chance(rows, metric),
+        width,
     )
     k_note = f" at k = {min(ks):g}" if len(set(ks)) > 1 else ""
     caption = (

@@ -51,7 +51,7 @@ def _row_labels(selected: Rows, names: Names, replicates: Sequence[str]) -> tupl
 
 
 @paper_style
-def crosslingual_matrix(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path) -> Drawn | None:
+def crosslingual_matrix(rows: Rows, metric: str, names: Names, replicates: Sequence[str], folder: Path, width: float = COLUMN) -> Drawn | None:
     """Clean audio at the smallest k; None unless the runs were tested on two languages or corpora or more."""
     selected = baseline([row for row in rows if row["metric"] == metric])
     found = [row["group"] for row in selected]
@@ -67,8 +67,8 @@ def crosslingual_matrix(rows: Rows, metric: str, names: Names, replicates: Seque
     shown = [cell for (m, line, g), cell in cells.items() if g in columns]
     values = [cell.mean for cell in shown]
     norm = Normalize(math.floor(min(values) * 10) / 10, math.ceil(max(values) * 10) / 10 or 1.0)
-    shape = grid_shape(len(models))
-    figure = new_figure(COLUMN, 1.25 + shape[0] * (0.45 + 0.32 * max(len(lines), 1.3)))
+    shape = grid_shape(len(models), width)
+    figure = new_figure(width, 1.25 + shape[0] * (0.45 + 0.32 * max(len(lines), 1.3)))
     image = None
     for index, model in enumerate(models):
         axes = figure.add_subplot(*shape, index + 1)

@@ -21,9 +21,9 @@ def split_panels(rows: Rows, names: Names, extra: Sequence[str]) -> tuple[list[t
     return panels, note
 
 
-def grid_shape(count: int, columns: int = 2) -> tuple[int, int]:
-    """Rows and columns of panels: one column for one panel, else ``columns``."""
-    columns = 1 if count == 1 else min(columns, count)
+def grid_shape(count: int, width: float) -> tuple[int, int]:
+    """Rows and columns of panels: one for one panel, else two across a column's width and four across the full width."""
+    columns = 1 if count == 1 else min(2 if width < 5 else 4, count)
     return math.ceil(count / columns), columns
 
 

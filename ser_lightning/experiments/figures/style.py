@@ -1,8 +1,10 @@
 """The look every study figure shares: sized for a paper's column (3.3 in, 8 pt text), intervals, legends, saving.
 
 A figure drawn at column width stays readable at full width (scaled up, text ~17 pt), not the other way round, so
-every figure is drawn for the column. Each is saved twice: PNG (README, TensorBoard, the report) and PDF (papers;
-TrueType fonts embedded, no creation date, so an unchanged figure gives the same file).
+every figure is drawn for the column by default; ``width=FULL`` draws it for the full text width instead (panels four
+abreast, legends in more columns, text still 8 pt), e.g. the cross-language matrix of many models as a ``figure*``.
+Each is saved twice: PNG (README, TensorBoard, the report) and PDF (papers; TrueType fonts embedded, no creation
+date, so an unchanged figure gives the same file).
 """
 
 from __future__ import annotations
@@ -179,12 +181,12 @@ def group_handles(groups: Sequence[str]) -> list[Line2D]:
     ]
 
 
-def legend_below(figure: Figure, handles: Sequence[Any], width: float = COLUMN) -> None:
-    """The figure's legend under its axes, in as many columns as fit the width (two at column width for most)."""
+def legend_below(figure: Figure, handles: Sequence[Any]) -> None:
+    """The figure's legend under its axes, in as many columns as fit its width (two at column width for most)."""
     if not handles:
         return
     longest = max(len(handle.get_label()) for handle in handles)
-    columns = max(1, min(len(handles), int(width / (0.35 + 0.05 * longest))))
+    columns = max(1, min(len(handles), int(figure.get_figwidth() / (0.35 + 0.05 * longest))))
     figure.legend(handles=handles, loc="outside lower center", ncols=columns)
 
 
