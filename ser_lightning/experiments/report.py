@@ -138,6 +138,10 @@ def _read_json(path: Path) -> tuple[Any, str]:
         return None, f"{path} could not be read ({error}); compute it again."
 
 
+def _value(value: Any) -> str:
+    return f" ({value:.3f})" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
 def _condition(value: Any, names: Names) -> str:
     if not isinstance(value, Mapping):
         return "–" if value is None else str(value)
@@ -156,7 +160,8 @@ def claim_blocks(folder: Path, names: Names) -> list[Any]:
     rows = []
     for claim in claims:
         claim = claim if isinstance(claim, Mapping) else {}
-        comparison = f"{_condition(claim.get('better'), names)} vs {_condition(claim.get('worse'), names)}"
+        better, worse = (_condition(claim.get(side), names) + _value(claim.get(f"{side}_value")) for side in ("better", "worse"))
+        comparison = f"{better} vs {worse}"
         change = claim.get("change")
         if isinstance(change, Mapping):
             comparison += "; " + ", ".join(
@@ -179,8 +184,8 @@ def claim_blocks(folder: Path, names: Names) -> list[Any]:
         )
     alpha = data.get("alpha", "–")
     caption = (
-        f"Δ: the first condition's metric minus the second's on the test group; its 95% interval; p adjusted for the "
-        f"{len(rows)} claims by Holm's method; a claim holds when p (Holm) < α = {alpha} and Δ > 0."
+        f"Δ: the first condition's metric minus the second's on the test group (their values in brackets), with its 95% "
+        f"interval; p adjusted for the {len(rows)} claims by Holm's method; α = {alpha}; verdicts as computed in {CLAIMS}."
     )
     return [Table(["claim", "comparison", "metric", "Δ", "95% interval", "p (Holm)", "verdict", "seeds / units", "note"], rows, "verdicts", caption)]
 

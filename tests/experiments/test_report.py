@@ -26,7 +26,7 @@ FAILED = "model=cnn_lstm,shots=k20,seed_everything=2"
 PENDING = "model=whisper_tiny_en,shots=k20,seed_everything=2"
 CLAIMS = [
     {"name": "pre-trained beats the CNN-LSTM", "better": {"model": "whisper_base"}, "worse": {"model": "cnn_lstm"}, "change": None,
-     "delta": 0.102, "low": 0.061, "high": 0.14, "p": 0.002, "p_holm": 0.008, "verdict": "holds"},
+     "better_value": 0.509, "worse_value": 0.407, "delta": 0.102, "low": 0.061, "high": 0.14, "p": 0.002, "p_holm": 0.008, "verdict": "holds"},
     {"name": "pre-training is key", "better": {"model": "whisper_base"}, "worse": {"model": "whisper_base_untrained"}, "change": None,
      "delta": 0.238, "low": 0.19, "high": 0.28, "p": 0.0001, "p_holm": 0.0004, "verdict": "holds"},
     {"name": "they gain more from few shots", "better": {"model": "whisper_base"}, "worse": {"model": "cnn_lstm"}, "change": {"shots": ["k0", "k20"]},
@@ -127,7 +127,7 @@ def test_the_verdict_table_shows_each_claim_with_its_interval_and_holm_p(study):
     rows = [row for row in study.page.tables["verdicts"] if row]
     assert [row[0] for row in rows] == [claim["name"] for claim in CLAIMS]
     first, _, third, fourth = rows
-    assert first[1:7] == ["Whisper base vs CNN-LSTM", "ua target", "0.102", "[0.061, 0.140]", "0.008", "holds"]
+    assert first[1:7] == ["Whisper base (0.509) vs CNN-LSTM (0.407)", "ua target", "0.102", "[0.061, 0.140]", "0.008", "holds"]
     assert rows[1][5] == "< 0.001" and third[1] == "Whisper base vs CNN-LSTM; shots: k0 → k20" and third[6] == "inconclusive"
     assert fourth[6] == "does not hold" and third[8] == "4-8 set-aside URDU speakers"
     assert 'class="badge does-not-hold"' in study.html
@@ -154,7 +154,9 @@ def test_the_markdown_report_says_the_same_with_figures_beside_it(study):
     figures = re.findall(r"!\[(\w+)\]\(([^)]+)\)", md)
     assert [name for name, _ in figures] == ["heatmap", "fewshot", "noise", "pretrained", "recall"]
     assert all((study.folder / path).is_file() for _, path in figures) and "(plots/fewshot.pdf)" in md
-    assert "| pre-trained beats the CNN-LSTM | Whisper base vs CNN-LSTM | ua target | 0.102 | [0.061, 0.140] | 0.008 | **holds** |" in md
+    assert (
+        "| pre-trained beats the CNN-LSTM | Whisper base (0.509) vs CNN-LSTM (0.407) | ua target | 0.102 | [0.061, 0.140] | 0.008 | **holds** |" in md
+    )
     assert f"[log](runs/{FAILED}/run.log)" in md
 
 
