@@ -84,6 +84,12 @@ def _intervals(rows: Rows) -> str:
     return f"cells: mean [{kind}] (runs)" if kind.startswith("95%") else "cells: mean ± standard deviation over seeds (runs)"
 
 
+def _row_keys(rows: Rows, extra: Sequence[str], names: Names) -> list[tuple]:
+    """(model, condition...) of each table row: models in the sweep's order, conditions as first seen."""
+    keys = first_seen([(row["_model"], *(row.get(c) for c in extra)) for row in rows])
+    return sorted(keys, key=lambda key: names.models.index(key[0]) if key[0] in names.models else len(names.models))
+
+
 def result_tables(rows: Rows, metric: str, names: Names, replicates: Sequence[str]) -> list[Table]:
     """Clean audio: one row per model and condition, one column per test group; in noise: one column per SNR."""
     metric_rows = [{**row, "_model": names.model(row)} for row in rows if row["metric"] == metric]
@@ -93,8 +99,7 @@ def result_tables(rows: Rows, metric: str, names: Names, replicates: Sequence[st
         extra = names.extra_conditions(clean, ["group"], replicates)
         groups = ordered_groups([row["group"] for row in clean]) or ["all"]
         cells = aggregate(clean, ["_model", *extra, "group"])
-        keys = first_seen([(row["_model"], *(row.get(c) for c in extra)) for row in clean])
-        keys.sort(key=lambda key: names.models.index(key[0]) if key[0] in names.models else len(names.models))
+        keys = _row_keys(clean, extra, names)
         tables.append(
             Table(
                 ["model", *extra, *(ROLE_NAMES.get(g, g) for g in groups)],
@@ -110,7 +115,7 @@ def result_tables(rows: Rows, metric: str, names: Names, replicates: Sequence[st
         snrs = [CLEAN] + sorted({row["snr"] for row in noisy if row["snr"] != CLEAN}, key=float, reverse=True)
         groups = curve_groups(noisy)
         cells = aggregate(noisy, ["_model", *extra, "group", "snr"])
-        keys = first_seen([(row["_model"], *(row.get(c) for c in extra)) for row in noisy])
+        keys = _row_keys(noisy, extra, names)
         tables.append(
             Table(
                 ["model", *extra, "test group", *(s if s == CLEAN else f"{s} dB" for s in snrs)],
@@ -263,7 +268,7 @@ def missing_blocks(document: Document, specs: Sequence[RunSpec], states: Mapping
         state = states[spec.name]
         failed = RunFolder(spec.folder).read("failed")
         log = Path(failed.get("log") or RunFolder(spec.folder).log)
-        detail = unreadable.get(spec.name) or RunFolder(spec.folder).read("failed").get("error") or state.detail or "never started"
+        detail = unreadable.get(spec.name) or failed.get("error") or state.detail or "never started"
         rows.append(
             [
                 spec.name,
