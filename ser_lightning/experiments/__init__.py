@@ -1,4 +1,4 @@
-"""Sweeps of ordinary CLI runs (locally or on SLURM through submitit), results collection, tables and plots.
+"""Sweeps of ordinary CLI runs (locally or on SLURM through submitit), results collection, tables, figures and the report.
 
-``python -m ser_lightning.experiments {run,status,collect,plan} SWEEP.yaml``; see :mod:`.sweep` for the file format.
+``python -m ser_lightning.experiments {run,status,collect,report,plan} SWEEP.yaml``; see :mod:`.sweep` for the file format.
 """

@@ -1,4 +1,4 @@
-"""``python -m ser_lightning.experiments {run,status,collect,plan} SWEEP.yaml``."""
+"""``python -m ser_lightning.experiments {run,status,collect,claims,report,plan} SWEEP.yaml``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ HELP = """Sweeps of ordinary `python -m ser_lightning` runs.
   status   done / running / queued / failed / pending per run, with the log of each failure
   collect  rebuild results.csv, results.md and plots/*.png in the sweep folder from the finished runs
   claims   test the sweep's declared claims on its finished runs (paired, per test speaker): claims.md, claims.json
+  report   write report.html (one self-contained page: verdicts, figures, tables, runs) and report.md in the sweep folder
   plan     list the runs and their command lines without running anything
 
 SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, crosslingual, ...)."""
@@ -25,7 +26,7 @@ SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, c
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(prog="python -m ser_lightning.experiments", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=("run", "status", "collect", "claims", "plan"))
+    p.add_argument("action", choices=("run", "status", "collect", "claims", "report", "plan"))
     p.add_argument("sweep", help="sweep file, or the name of a shipped sweep")
     p.add_argument("--output", help="sweep folder (default: the sweep's `output`, else sweeps/<name>)")
     p.add_argument("--cluster", choices=CLUSTERS, help="override launcher.cluster")
@@ -54,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.action == "claims":
             claims(sweep)
+            return 0
+        if args.action == "report":
+            from .report import write_report  # matplotlib: only when drawing
+
+            write_report(sweep)
             return 0
         outcomes, _ = run(sweep)
         return 1 if any(o["state"] != "done" for o in outcomes.values()) else 0

@@ -6,10 +6,12 @@ A run's metrics are computed from its per-utterance test rows (``logs/test_predi
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,11 +112,29 @@ class Cell:
 
 
 Interval = Callable[[Sequence[Mapping[str, Any]]], "tuple[float, float] | None"]
+_INTERVAL: contextvars.ContextVar[Interval | None] = contextvars.ContextVar("cell_interval", default=None)
+
+
+@contextlib.contextmanager
+def cell_intervals(interval: Interval | None) -> Iterator[None]:
+    """Within the block, :func:`aggregate` gives every cell ``interval``'s 95% interval (tables, figures and the report
+    of one sweep draw the same intervals without passing them through every call)."""
+    token = _INTERVAL.set(interval)
+    try:
+        yield
+    finally:
+        _INTERVAL.reset(token)
+
+
+def current_interval() -> Interval | None:
+    """The interval of the enclosing :func:`cell_intervals` block (None outside one)."""
+    return _INTERVAL.get()
 
 
 def aggregate(rows: Sequence[Mapping[str, Any]], by: Sequence[str], interval: Interval | None = None) -> dict[tuple, Cell]:
-    """Mean ± std over the runs that share the values of ``by`` (NaN values are left out); ``interval`` gives a cell's
-    95% interval from its tidy rows (None: no interval)."""
+    """Mean ± std over the runs that share the values of ``by`` (NaN values are left out); ``interval`` (default: the
+    one of the enclosing :func:`cell_intervals`) gives a cell's 95% interval from its tidy rows (None: no interval)."""
+    interval = interval if interval is not None else _INTERVAL.get()
     members: dict[tuple, list[Mapping[str, Any]]] = {}
     for row in rows:
         if isinstance(row["value"], float) and math.isnan(row["value"]):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .check import check_runs
-from .collect import default_replicates, load_records, speaker_intervals, tidy_rows, write_tidy_csv
+from .collect import cell_intervals, default_replicates, load_records, speaker_intervals, tidy_rows, write_tidy_csv
 from .grid import RunSpec, expand
 from .runs import RunFolder, RunState
 from .sweep import Sweep
@@ -55,17 +55,17 @@ def collect(sweep: Sweep, report: Report = print) -> Outputs:
         return Outputs(0)
     axes = list(specs[0].point)
     replicates = sweep.report.replicates if sweep.report.replicates is not None else default_replicates(axes)
-    from .plots import make_plots  # matplotlib: only when there is something to draw
+    from .figures import make_plots  # matplotlib: only when there is something to draw
     from .tables import study_tables
 
     records = load_records(done)
     rows = tidy_rows(records)
     outputs = Outputs(len(done), write_tidy_csv(rows, out / "results.csv"), out / "results.md")
-    interval = speaker_intervals(records, replicates, sweep.report.metric)
-    tables = study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs", interval=interval)
-    outputs.markdown.write_text(tables, encoding="utf-8")
-    report(tables.rstrip())  # the comparison itself, not only where it was written
-    outputs.plots = make_plots(rows, sweep.report.metric, replicates, out / "plots")
+    with cell_intervals(speaker_intervals(records, replicates, sweep.report.metric)):  # tables and figures: the same intervals
+        tables = study_tables(rows, sweep.report.metric, replicates, title=f"{sweep.name}: {len(done)} of {len(specs)} runs")
+        outputs.markdown.write_text(tables, encoding="utf-8")
+        report(tables.rstrip())  # the comparison itself, not only where it was written
+        outputs.plots = make_plots(rows, sweep.report.metric, replicates, out / "plots", sweep)
     if sweep.claims:
         outputs.claims = claims(sweep, report)
     report(

@@ -15,6 +15,7 @@ zip:                                # axes that vary together (lists of equal le
   seed_everything: [0, 1, 2]
   data.init_args.seed: [0, 1, 2]
 names: {data.init_args.shots_per_class: k}       # short axis names for run names and tables
+labels: {backbone: {cnn_lstm: CNN-LSTM}}         # display names of axis labels in figures and the report
 launcher: {cluster: local}          # see Launcher
 report: {metric: ua}                # see Report
 claims: []                          # what the sweep sets out to show, tested on its runs: see experiments/claims.py
@@ -36,7 +37,7 @@ from .claims import ClaimError, parse_claims
 
 COMMANDS = ("fit", "test")
 CLUSTERS = ("local", "slurm", "debug")
-TOP_LEVEL = {"name", "output", "command", "configs", "overrides", "grid", "zip", "names", "launcher", "report", "anchors", "claims"}
+TOP_LEVEL = {"name", "output", "command", "configs", "overrides", "grid", "zip", "names", "labels", "launcher", "report", "anchors", "claims"}
 
 
 class SweepError(ValueError):
@@ -109,6 +110,7 @@ class Sweep:
     launcher: Launcher
     report: Report
     claims: list[Any] = field(default_factory=list)  # experiments.claims.Claim
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # axis name -> grid label -> display name
 
     @property
     def axes(self) -> list[Axis]:
@@ -225,6 +227,23 @@ def _claims(raw: Any, path: Path) -> list[Any]:
         raise SweepError(str(error)) from None
 
 
+def _labels(raw: Any, blocks: list[list[Axis]], names: Mapping[str, str], path: Path) -> dict[str, dict[str, str]]:
+    """Display names per axis (keyed by the axis's full name), each naming a label the axis has."""
+    axes = [axis for block in blocks for axis in block]
+    result: dict[str, dict[str, str]] = {}
+    for key, shown in _mapping(raw, "labels", path).items():
+        axis = next((a for a in axes if str(key) in (a.name, names.get(a.name), a.name.rsplit(".", 1)[-1])), None)
+        if axis is None:
+            raise SweepError(f"{path}: labels names axis `{key}`, which the grid does not have; axes: {', '.join(a.name for a in axes)}.")
+        known = [label for label, _ in axis.points]
+        mapping = {str(label): str(name) for label, name in _mapping(shown, f"labels.{key}", path).items()}
+        unknown = sorted(set(mapping) - set(known))
+        if unknown:
+            raise SweepError(f"{path}: labels.{key} names {unknown}, not labels of axis `{axis.name}` ({', '.join(known)}).")
+        result[axis.name] = mapping
+    return result
+
+
 def load_sweep(path: str | Path, output: str | Path | None = None) -> Sweep:
     """Read and check a sweep file; ``output`` replaces its sweep folder."""
     path = find_sweep(path)
@@ -245,6 +264,8 @@ def load_sweep(path: str | Path, output: str | Path | None = None) -> Sweep:
     if command not in COMMANDS:
         raise SweepError(f"{path}: command is {command!r}; a sweep runs {' or '.join(COMMANDS)}.")
     name = str(raw.get("name") or path.stem)
+    blocks = _blocks(raw, path)
+    names = {str(k): str(v) for k, v in _mapping(raw.get("names"), "names", path).items()}
     return Sweep(
         path=path,
         name=name,
@@ -252,9 +273,10 @@ def load_sweep(path: str | Path, output: str | Path | None = None) -> Sweep:
         command=command,
         configs=configs,
         overrides=_mapping(raw.get("overrides"), "overrides", path),
-        blocks=_blocks(raw, path),
-        names={str(k): str(v) for k, v in _mapping(raw.get("names"), "names", path).items()},
+        blocks=blocks,
+        names=names,
         launcher=_launcher(raw.get("launcher"), path),
         report=_report(raw.get("report"), path),
         claims=_claims(raw.get("claims"), path),
+        labels=_labels(raw.get("labels"), blocks, names, path),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .collect import Interval, aggregate, factor_columns
+from .collect import Interval, aggregate, current_interval, factor_columns
 
 ROLES = ("source", "target")
 ROLE_NAMES = {"source": "source (held-out speakers)", "target": "target (unseen)"}
@@ -42,6 +42,7 @@ def study_tables(
     if not rows:
         return f"# {title or 'Results'}\n\nNo finished runs with test metric `{metric}` yet.\n"
     conditions = [c for c in factor_columns(rows, replicates) if c not in ("train", "test")] + ["snr"]
+    interval = interval if interval is not None else current_interval()
     cells = aggregate(rows, [*conditions, "train", "group"], interval)
     lines = [
         f"# {title or 'Results'}",

@@ -56,7 +56,7 @@ def fake_rows(model: str, shots: str, seed: int) -> EvaluationRows:
     generator = np.random.default_rng(zlib.crc32(f"{model}{shots}{seed}".encode()))
     meta = {key: [] for key in ("path", "corpus", "language", "speaker", "role", "snr")}
     labels, probabilities = [], []
-    for snr, drop in (("clean", 0.0), ("10", 0.05 if model == "good" else 0.2)):
+    for snr, drop in (("clean", 0.0), ("10", 0.0 if model == "good" else 0.3)):
         for role, speakers, harder in (("source", ("a", "b", "c"), 0.0), ("target", ("u1", "u2", "u3", "u4"), 0.1)):
             for speaker in speakers:
                 for i in range(16):
