@@ -19,7 +19,7 @@ from typing import Any
 from ..fileio import write_text_atomic
 from ..naming import CLEAN
 from .collect import Cell, RunRecord, aggregate, cell_intervals, default_replicates, load_records, speaker_intervals, tidy_rows
-from .figures import Drawn, Names, make_figures
+from .figures import Drawn, Names, best_confusion, make_figures
 from .figures.curves import curve_groups
 from .figures.style import interval_kind
 from .grid import RunSpec, expand
@@ -291,7 +291,14 @@ def build(sweep: Sweep) -> tuple[Document, list[Drawn]]:
     metric = sweep.report.metric
     replicates = sweep.report.replicates if sweep.report.replicates is not None else default_replicates(list(specs[0].point) if specs else [])
     with cell_intervals(speaker_intervals(records, replicates, metric)):  # the 95% intervals of the tables and figures
-        return _document(sweep, folder, specs, states, rows, unreadable, metric, replicates)
+        document, figures = _document(sweep, folder, specs, states, rows, unreadable, metric, replicates)
+    kept = {record.name: record.rows for record in records if record.rows is not None}
+    confusion = best_confusion(rows, kept, metric, folder / "plots", Names.from_sweep(sweep)) if kept else None
+    if confusion is not None:
+        at = next(i for i, block in enumerate(document.blocks) if isinstance(block, Heading) and block.anchor == "results-tables")
+        document.blocks.insert(at, Figure(confusion))
+        figures.append(confusion)
+    return document, figures
 
 
 def _document(

@@ -55,7 +55,7 @@ def collect(sweep: Sweep, report: Report = print) -> Outputs:
         return Outputs(0)
     axes = list(specs[0].point)
     replicates = sweep.report.replicates if sweep.report.replicates is not None else default_replicates(axes)
-    from .figures import make_plots  # matplotlib: only when there is something to draw
+    from .figures import Names, best_confusion, make_plots  # matplotlib: only when there is something to draw
     from .tables import study_tables
 
     records = load_records(done)
@@ -66,6 +66,10 @@ def collect(sweep: Sweep, report: Report = print) -> Outputs:
         outputs.markdown.write_text(tables, encoding="utf-8")
         report(tables.rstrip())  # the comparison itself, not only where it was written
         outputs.plots = make_plots(rows, sweep.report.metric, replicates, out / "plots", sweep)
+    kept = {record.name: record.rows for record in records if record.rows is not None}
+    drawn = best_confusion(rows, kept, sweep.report.metric, out / "plots", Names.from_sweep(sweep)) if kept else None
+    if drawn is not None:
+        outputs.plots.append(drawn.png)
     if sweep.claims:
         outputs.claims = claims(sweep, report)
     report(

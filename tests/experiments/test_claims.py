@@ -121,6 +121,13 @@ def test_the_claims_command_prints_the_verdicts_and_collect_computes_intervals(t
     outputs = collect(sweep, report=lambda line: None)
     table = outputs.markdown.read_text()
     assert "95% interval" in table and " [0." in table  # every cell with its cluster-bootstrap interval
+    assert tmp_path / "out" / "plots" / "confusion.png" in outputs.plots  # the best model's, from its runs' test rows
+    from ser_lightning.experiments.report import write_report
+
+    written = write_report(sweep, report=lambda line: None)
+    page = written.html.read_text()
+    assert "the good model beats the poor one on the target" in page and "holds" in page and "[0." in page
+    assert any(drawn.png.name == "confusion.png" for drawn in written.figures)
 
 
 def test_a_claim_that_names_no_run_or_leaves_an_axis_open_is_refused_in_one_line(tmp_path, monkeypatch, capsys):

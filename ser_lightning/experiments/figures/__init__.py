@@ -13,7 +13,7 @@ from .bars import best_model, class_recall, confusion_matrix, pretrained_bars
 from .curves import fewshot_curve, noise_curve
 from .matrix import crosslingual_matrix
 from .names import PALETTE, Names
-from .style import COLUMN, FULL, Drawn
+from .style import COLUMN, FULL, Drawn, baseline
 
 __all__ = [
     "COLUMN",
@@ -21,6 +21,7 @@ __all__ = [
     "PALETTE",
     "Drawn",
     "Names",
+    "best_confusion",
     "best_model",
     "confusion_matrix",
     "make_figures",
@@ -43,3 +44,31 @@ def make_figures(
 def make_plots(rows: Sequence[Mapping[str, Any]], metric: str, replicates: Sequence[str], folder: Path, sweep: Sweep | None = None) -> list[Path]:
     """The PNGs of :func:`make_figures` (their PDF twins beside them), models named and coloured by ``sweep``."""
     return [drawn.png for drawn in make_figures(rows, metric, replicates, folder, Names.from_sweep(sweep) if sweep else None)]
+
+
+def best_confusion(
+    rows: Sequence[Mapping[str, Any]], test_rows: Mapping[str, Any], metric: str, folder: Path, names: Names | None = None
+) -> Drawn | None:
+    """The confusion matrix of the best model (:func:`best_model`: target, clean audio, smallest k), summed over its
+    runs' per-utterance test rows (``test_rows``: run name -> :class:`~ser_lightning.evaluation.EvaluationRows`) of
+    that group; None when no run of it kept rows."""
+    from ...evaluation.metrics import confusion
+
+    names = names or Names()
+    best = best_model(rows, metric, names)
+    selected = [row for row in baseline(rows) if row["metric"] == metric]
+    group = "target" if any(row["group"] == "target" for row in selected) else "all"
+    runs = sorted({row["run"] for row in selected if row["group"] == group and names.model(row) == best and row["run"] in test_rows})
+    if best is None or not runs:
+        return None
+    total = None
+    for run in runs:
+        kept = test_rows[run]
+        mask = kept.column("snr") == "clean"
+        if group == "target":
+            mask &= kept.column("role") == "target"
+        chosen = kept.select(mask)
+        matrix = confusion(chosen.labels, chosen.predictions, len(chosen.label_names))
+        total = matrix if total is None else total + matrix
+    title = f"{best}: {group} ({len(runs)} run{'s' * (len(runs) > 1)})"
+    return confusion_matrix(total, kept.label_names, Path(folder), title=title, name="confusion")
