@@ -179,7 +179,10 @@ def hub_failure(error: BaseException) -> str | None:
     from huggingface_hub import errors
 
     endpoint = hub_endpoint()
-    status = getattr(getattr(error, "response", None), "status_code", None)
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    request = getattr(response, "request", None)
+    sent = "a token" if request is not None and "authorization" in request.headers else "no token"
     if isinstance(error, errors.OfflineModeIsEnabled):
         return "the hub is switched off (HF_HUB_OFFLINE is set)"
     if isinstance(error, errors.LocalTokenNotFoundError):
@@ -191,12 +194,14 @@ def hub_failure(error: BaseException) -> str | None:
     if isinstance(error, errors.GatedRepoError):
         return f"the repository is gated on {endpoint}: accept its conditions there, with the account whose token you use"
     if isinstance(error, errors.RepositoryNotFoundError):
-        return f"{endpoint} has no such repository, or it is private and the token sent ({'none' if status == 401 else 'yours'}) may not read it"
+        private = "the token sent may not read it" if sent == "a token" else "no token was sent"
+        return f"{endpoint} has no such repository, or it is private and {private}"
     if isinstance(error, errors.RevisionNotFoundError):
         return f"{endpoint} has no such revision of the repository"
     if isinstance(error, errors.LocalEntryNotFoundError):
         return f"{endpoint} could not be reached and no copy is cached"
+    if status == 401:
+        return f"{endpoint} refused the token (401 Unauthorized)" if sent == "a token" else f"{endpoint} asks for a token and none was sent (401)"
     if status is not None:
-        meaning = {401: "refused the token (401 Unauthorized)", 403: "forbade it (403: the token may not write there)"}
-        return f"{endpoint} {meaning.get(status, f'answered HTTP {status}')}"
+        return f"{endpoint} " + ("forbade it (403: the token may not write there)" if status == 403 else f"answered HTTP {status}")
     return None
