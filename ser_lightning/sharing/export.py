@@ -31,7 +31,7 @@ from ..fileio import temporary_path
 from ..results import RESULTS_FILE, read_results
 from .folder_config import CONFIG_FILE, EXPORT_KEY, RECOGNIZER, check_class, check_hparams
 from .folder_weights import WEIGHTS_FILE, built_shapes, compare_shapes
-from .pretrained import PretrainedRecognizer, rebuildable
+from .pretrained import PretrainedRecognizer, rebuild, rebuildable
 
 EXPORT_FORMAT = 1
 CARD_FILE, ONNX_FILE = "README.md", "model.onnx"
@@ -194,8 +194,8 @@ def _exported_model(ckpt_path: Path, checkpoint: dict[str, Any]) -> tuple[Pretra
     state = checkpoint["state_dict"]
     found = {f"recognizer.{key}": tuple(value.shape) for key, value in state.items()}
     found.setdefault("recognizer.temperature", ())  # a checkpoint from before calibration: T = 1 (on_load_checkpoint)
-    compare_shapes(built_shapes(lambda: PretrainedRecognizer(rebuilt, recognizer), ckpt_path, len(found), ckpt_path), found, ckpt_path, ckpt_path)
-    exported = PretrainedRecognizer(rebuilt, recognizer).eval()
+    compare_shapes(built_shapes(lambda: rebuild(rebuilt, recognizer, ckpt_path), ckpt_path, len(found), ckpt_path), found, ckpt_path, ckpt_path)
+    exported = rebuild(rebuilt, recognizer, ckpt_path).eval()
     exported.recognizer.on_load_checkpoint(checkpoint)  # what load_from_checkpoint runs first (an older file gets T = 1)
     exported.recognizer.load_state_dict(state)
     return exported, {"hparams": rebuilt, "recognizer": recognizer}

@@ -99,6 +99,13 @@ class PretrainedRecognizer(
 
         return load_folder(export_folder(str(pretrained_model_name_or_path), **hub_options))
 
+    def push_to_hub(self, *args: Any, **kwargs: Any) -> str:
+        """huggingface_hub's ``push_to_hub``, every request bounded in time (:func:`~ser_lightning.models.hub.bound_hub_requests`)."""
+        from ..models.hub import bound_hub_requests
+
+        bound_hub_requests()
+        return super().push_to_hub(*args, **kwargs)
+
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Calibrated class probabilities [B, C] of waves [B, T] at the model's sample rate."""
         return self.recognizer.probabilities(waves, lengths)
@@ -106,6 +113,18 @@ class PretrainedRecognizer(
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
         """The model card (hub metadata, training data, test table, calibration, limits), from :mod:`~ser_lightning.sharing.card`."""
         return model_card(self.recognizer, **kwargs)
+
+
+def rebuild(hparams: Mapping[str, Any], recognizer: str, where: Path) -> PretrainedRecognizer:
+    """:class:`PretrainedRecognizer` of ``hparams`` (read from ``where``); a failure to build is one
+    :class:`ModelFolderError` line naming ``where`` (jsonargparse's type errors, a class's own refusal), never a dump."""
+    try:
+        return PretrainedRecognizer(dict(hparams), recognizer)
+    except Exception as error:  # jsonargparse's type errors, a class's own ValueError, an unknown model_type
+        own = own_error(error) or error
+        if isinstance(own, ModelFolderError):
+            raise own from None
+        raise ModelFolderError(f"{where}: its hparams do not build a model ({_one_line(error)}); {_FIX}.") from None
 
 
 def load_folder(folder: str | Path) -> PretrainedRecognizer:
@@ -118,18 +137,9 @@ def load_folder(folder: str | Path) -> PretrainedRecognizer:
     config_path, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
     config = read_config(config_path)
     header = read_header(weights)
-
-    def build() -> PretrainedRecognizer:
-        try:
-            return PretrainedRecognizer(config.hparams, config.recognizer)
-        except Exception as error:  # jsonargparse's type errors, a class's own ValueError, an unknown model_type
-            if isinstance(own_error(error) or error, ModelFolderError):
-                raise (own_error(error) or error) from None
-            raise ModelFolderError(f"{config_path}: its hparams do not build a model ({_one_line(error)}); {_FIX}.") from None
-
-    compare_shapes(built_shapes(build, weights, len(header)), header, weights)
+    compare_shapes(built_shapes(lambda: rebuild(config.hparams, config.recognizer, config_path), weights, len(header)), header, weights)
     state = load_weights(weights)
-    model = build()
+    model = rebuild(config.hparams, config.recognizer, config_path)
     model.load_state_dict(state, strict=True)
     return model.eval()
 

@@ -136,7 +136,7 @@ def test_onnx_without_its_packages_says_what_to_install_and_writes_nothing(train
 def test_a_config_naming_another_class_is_refused_before_anything_is_imported():
     from ser_lightning.sharing.pretrained import build_recognizer
 
-    with pytest.raises(ValueError, match="import its module before from_pretrained"):
+    with pytest.raises(ValueError, match="import your own subclass's module before from_pretrained"):
         build_recognizer({}, "some_unimported_package.evil.Model")
     with pytest.raises(ValueError, match="not an EmotionRecognizer"):
         build_recognizer({}, "torch.nn.Linear")
