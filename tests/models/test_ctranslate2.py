@@ -12,7 +12,7 @@ import torch
 from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperModel
 
 from ser_lightning.models import WhisperBackbone
-from ser_lightning.models.ctranslate2 import cached_conversion, is_ctranslate2_whisper, packaged_whisper, read_ctranslate2
+from ser_lightning.models.ctranslate2 import RECORD_FILE, cache_fault, cached_conversion, is_ctranslate2_whisper, packaged_whisper, read_ctranslate2
 
 from .tiny import TINY_WHISPER
 
@@ -137,6 +137,46 @@ def test_the_conversion_is_cached_and_a_truncated_file_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"ct2/model.bin ends early: it is truncated"):
         read_ctranslate2(folder)
     assert not is_ctranslate2_whisper(tmp_path)
+
+
+def converted_state(folder: Path) -> dict[str, torch.Tensor]:
+    """The weights of a converted folder, copied out of the memory-mapped file (which the test then damages)."""
+    return {key: value.clone() for key, value in WhisperForConditionalGeneration.from_pretrained(folder).state_dict().items()}
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]), "model.safetensors is .* bytes, .* were written"),
+        (lambda path: path.write_bytes(path.read_bytes()[:-64] + bytes(64)), "model.safetensors does not have the SHA-256 it was written with"),
+        (lambda path: path.unlink(), "model.safetensors is missing"),
+        (lambda path: (path.parent / "config.json").unlink(), "config.json is missing"),
+        (lambda path: (path.parent / RECORD_FILE).unlink(), f"no readable {RECORD_FILE}"),
+    ],
+)
+def test_a_damaged_cached_conversion_is_converted_again_with_the_same_weights(damage, says, tmp_path):
+    folder = write_ct2(tmp_path / "ct2", ct2_variables(tiny_model()))
+    first = cached_conversion(folder, tmp_path / "cache")
+    expected = converted_state(first)
+    damage(first / "model.safetensors")
+    with pytest.warns(UserWarning, match=f"The converted Whisper weights in .* fail their check \\({says}.*\\): converting .* again"):
+        again = cached_conversion(folder, tmp_path / "cache")
+    assert again == first and cache_fault(again) is None
+    got = converted_state(again)
+    assert got.keys() == expected.keys() and all(torch.equal(got[k], expected[k]) for k in expected)
+    assert [p.name for p in (tmp_path / "cache" / "whisper-ct2").iterdir()] == [first.name]  # the damaged copy is gone
+
+
+def test_whisper_backbone_rebuilds_a_truncated_cache_instead_of_calling_it_not_a_local_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("SER_LIGHTNING_CACHE", str(tmp_path / "cache"))
+    model = tiny_model()
+    folder = write_ct2(tmp_path / "ct2", ct2_variables(model))
+    WhisperBackbone(str(folder), window_seconds=2.0)
+    cached = next((tmp_path / "cache" / "whisper-ct2").iterdir()) / "model.safetensors"
+    cached.write_bytes(cached.read_bytes()[:1000])
+    with pytest.warns(UserWarning, match="fail their check"):
+        backbone = WhisperBackbone(str(folder), window_seconds=2.0)
+    assert torch.equal(backbone.encoder.conv1.weight, model.model.encoder.conv1.weight)
 
 
 def test_whisper_backbone_takes_a_ctranslate2_folder(tmp_path, monkeypatch):

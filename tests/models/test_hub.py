@@ -114,3 +114,40 @@ def test_an_unreachable_hub_is_probed_once_for_several_models(offline, monkeypat
     for _ in range(3):
         assert not hub.hub_reachable()
     assert len(calls) == 1
+
+
+def test_a_hub_that_accepts_connections_and_never_answers_is_told_in_seconds(monkeypatch, tmp_path):
+    from ser_lightning.models import hub
+
+    from ..sharing.hub_standin import SilentServer
+
+    monkeypatch.setattr(hub, "_probes", {})
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "1")
+    with SilentServer() as endpoint:
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        start = time.monotonic()
+        with pytest.raises(ValueError) as error:
+            HFBackbone(name_or_path="facebook/wav2vec2-xls-r-300m")
+    assert time.monotonic() - start < 5
+    assert f"accepted a connection at {endpoint.removeprefix('http://')} but did not answer within 1 s" in str(error.value)
+    assert "\n" not in str(error.value) and "local folder written by save_pretrained" in str(error.value)
+
+
+def test_every_request_of_huggingface_hubs_client_gets_a_read_timeout_even_one_sent_without(monkeypatch):
+    import httpx2
+    from huggingface_hub.utils import get_session
+
+    from ser_lightning.models.hub import bound_hub_requests
+
+    from ..sharing.hub_standin import SilentServer
+
+    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "1")
+    bound_hub_requests()
+    bound_hub_requests()  # idempotent: one hook
+    with SilentServer() as endpoint:
+        start = time.monotonic()
+        with pytest.raises(httpx2.ReadTimeout):
+            get_session().get(f"{endpoint}/api/whoami-v2", timeout=None)  # huggingface_hub's create_repo and commits pass none
+    assert time.monotonic() - start < 5 and len([h for h in get_session().event_hooks["request"] if h.__name__ == "_bound_timeouts"]) == 1
