@@ -172,12 +172,13 @@ def reserve_version(create: Sequence[Path], also: Sequence[Path] = (), options: 
 
 def remove_folders(created: Sequence[Path]) -> None:
     """Undo :func:`make_folders`/:func:`reserve_version` for a run that failed before its first step: the run's own
-    folders go unless they hold a checkpoint, the parents made for them only when left empty (others may use them)."""
+    folders go with their files unless they hold a checkpoint; a folder that holds another folder (a parent such as
+    ``checkpoints/<name>``, where other runs may have reserved theirs meanwhile) goes only when left empty."""
     leaves = {path for path in created if not any(other != path and path in other.parents for other in created)}
     for path in sorted(created, key=lambda p: len(p.parts), reverse=True):
         if not path.is_dir():
             continue
-        if path in leaves and not any(path.rglob("*.ckpt")):
+        if path in leaves and not any(child.is_dir() or child.suffix == ".ckpt" for child in path.iterdir()):
             shutil.rmtree(path, ignore_errors=True)
         else:
             with contextlib.suppress(OSError):

@@ -106,3 +106,10 @@ def test_removing_a_failed_runs_folders_keeps_checkpoints_and_folders_others_use
     (tmp_path / "checkpoints" / "ser" / "version_1" / "last.ckpt").write_bytes(b"weights")
     remove_folders(created)
     assert (tmp_path / "checkpoints" / "ser" / "version_1" / "last.ckpt").is_file()
+
+
+def test_a_parent_made_for_a_failed_run_keeps_the_folders_other_runs_reserved_in_it(tmp_path):
+    created = make_folders(tmp_path / "checkpoints" / "ser")  # made by this run, which then fails before reserving
+    version, _ = reserve_version([tmp_path / "checkpoints" / "ser"])  # another run reserves its folder meanwhile
+    remove_folders(created)
+    assert (tmp_path / "checkpoints" / "ser" / version).is_dir()
