@@ -8,10 +8,13 @@ SLURM ``hpc_ckpt_N.ckpt``; a truncated or corrupt file is named and skipped for 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +82,112 @@ def check_checkpoint(path: str | Path) -> None:
     raise CheckpointError(f"Checkpoint {path} cannot be loaded ({reason}); it is truncated or corrupt.{instead}")
 
 
+def _numbers(parents: Iterable[Path]) -> list[int]:
+    return [int(m.group(1)) for parent in parents if parent.is_dir() for child in parent.iterdir() if (m := _VERSION.match(child.name))]
+
+
 def next_version(*parents: Path) -> str:
     """``version_N`` with N one more than any ``version_*`` folder under ``parents`` (logs and checkpoints alike)."""
-    numbers = [int(m.group(1)) for parent in parents if parent.is_dir() for child in parent.iterdir() if (m := _VERSION.match(child.name))]
-    return f"version_{max(numbers, default=-1) + 1}"
+    return f"version_{max(_numbers(parents), default=-1) + 1}"
+
+
+class RunFolderError(CheckpointError):
+    """A run folder that cannot be made or written; the message names the folder and the fix."""
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, outermost first (what ``mkdir(parents=True)`` creates)."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists() or path.is_symlink():
+            break
+        missing.append(path)
+    return missing[::-1]
+
+
+def make_folders(*folders: Path, option: str = "") -> list[Path]:
+    """Create ``folders`` (with their parents) and check that a file can be written in each; returns the folders
+    created now, outermost first, so a run that fails at once can remove exactly those (:func:`remove_folders`).
+
+    Raises :class:`RunFolderError` naming the folder and ``option`` (the command-line option that sets it)."""
+    created: list[Path] = []
+    for folder in folders:
+        new = missing_folders(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            created += new
+            with tempfile.TemporaryFile(dir=folder, prefix=".write-check-"):
+                pass
+        except OSError as error:
+            remove_folders(created)
+            existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
+            if existing is not None and not existing.is_dir():
+                reason = f"{existing} is a file, not a folder"
+            else:
+                reason = (error.strerror or type(error).__name__) + (
+                    f" ({error.filename})" if error.filename and Path(error.filename) != folder else ""
+                )
+            fix = f"give {option} a folder you can write to" if option else "choose another folder"
+            raise RunFolderError(f"The run folder {folder} cannot be written ({reason}): {fix}, or fix its permissions.") from None
+    return created
+
+
+def reserve_version(create: Sequence[Path], also: Sequence[Path] = (), options: Sequence[str] = ()) -> tuple[str, list[Path]]:
+    """The next ``version_N`` free under every folder of ``create``, reserved by making ``<folder>/version_N`` in each
+    with an exclusive ``mkdir`` (atomic on local disks and on NFS): runs started together never get the same one.
+
+    N starts above every ``version_*`` under ``create`` and ``also`` (folders only counted, e.g. the checkpoints of
+    a ``test`` that writes none); a number taken meanwhile by another run is skipped. ``options``: the command-line
+    option that sets each folder of ``create``, for the error message. Returns the version and the folders created
+    (with parents made on the way, outermost first)."""
+    options = list(options) + [""] * (len(create) - len(options))
+    created: list[Path] = []
+    try:
+        for parent, option in zip(create, options):
+            created += make_folders(parent, option=option)
+    except RunFolderError:
+        remove_folders(created)
+        raise
+    number = max(_numbers([*create, *also]), default=-1) + 1
+    while True:
+        version, made = f"version_{number}", []
+        try:
+            for parent in create:
+                (parent / version).mkdir()  # exclusive: fails when another run made it first
+                made.append(parent / version)
+            return version, created + made
+        except FileExistsError:
+            for folder in made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            number += 1
+        except OSError as error:
+            remove_folders(created + made)
+            option = options[len(made)] or "the run"
+            raise RunFolderError(
+                f"No run folder can be made in {create[len(made)]} ({error.strerror or error}): "
+                f"give {option} a folder you can write to, or fix its permissions."
+            ) from None
+
+
+def remove_folders(created: Sequence[Path]) -> None:
+    """Undo :func:`make_folders`/:func:`reserve_version` for a run that failed before its first step: the run's own
+    folders go with their files unless they hold a checkpoint; a folder that holds another folder (a parent such as
+    ``checkpoints/<name>``, where other runs may have reserved theirs meanwhile) goes only when left empty."""
+    leaves = {path for path in created if not any(other != path and path in other.parents for other in created)}
+    for path in sorted(created, key=lambda p: len(p.parts), reverse=True):
+        if not path.is_dir():
+            continue
+        if path in leaves and not any(child.is_dir() or child.suffix == ".ckpt" for child in path.iterdir()):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only when empty
+
+
+def first_process() -> bool:
+    """Whether this is the process that starts a run (not a DDP process started for it, by Lightning, torchrun or srun)."""
+    return all(os.environ.get(key, "0") == "0" for key in ("LOCAL_RANK", "RANK", "SLURM_PROCID"))
 
 
 def launched_version() -> str | None:
@@ -172,11 +277,43 @@ def matching_run(root: Path, current: dict[str, Any]) -> str | None:
     return None
 
 
-def resume_from(folder: Path, ckpt: str | None, chosen: bool, current: Callable[[], dict[str, Any]], fit: bool) -> str | None:
+VERSION_OPTION = "--trainer.logger.init_args.version"
+
+
+def earlier_run(folder: Path, log_dir: Path | None, fixed_by: str) -> str | None:
+    """Why a new run may not start in the fixed ``folder`` (checkpoints) and ``log_dir``: they hold an earlier run's
+    checkpoints or TensorBoard events (``fixed_by``: the option that fixed them), or None when they are free."""
+    existing = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
+    elsewhere = (
+        "another --trainer.logger.init_args.version (unset, each run gets its own version_N)"
+        if fixed_by == VERSION_OPTION
+        else "its own --checkpoint.dirpath (unset, each run gets checkpoints/<name>/<version>)"
+    )
+    if existing:
+        return (
+            f"{folder} already holds checkpoints of an earlier run ({', '.join(existing[:3])}): resume that run with "
+            f"--ckpt_path last, or start a new one with {elsewhere}."
+        )
+    events = sorted(p.name for p in log_dir.glob("events.out.tfevents.*")) if log_dir is not None and log_dir.is_dir() else []
+    if events:
+        return f"{log_dir} already holds the logs of an earlier run ({events[0]}): start this run with {elsewhere}."
+    return None
+
+
+def resume_from(
+    folder: Path,
+    ckpt: str | None,
+    chosen: bool,
+    current: Callable[[], dict[str, Any]],
+    fit: bool,
+    log_dir: Path | None = None,
+    fixed_by: str = "--checkpoint.dirpath",
+) -> str | None:
     """The checkpoint a run starts from: ``last``/``hpc`` resolve to the newest readable file in the run's folder
     (a first run starts fresh), an explicit path must load, and a run never writes into another run's folder.
 
-    ``chosen``: the folder was chosen for this run, not fixed by the user; ``current``: this run's model and data
+    ``chosen``: the folder was chosen for this run, not fixed by the user (``fixed_by``: the option that fixed it; then
+    a new run refuses a folder, or a ``log_dir``, that holds an earlier run); ``current``: this run's model and data
     config (``last`` never continues another experiment); ``fit``: the checkpoint must be able to resume training.
     """
     from lightning.fabric.plugins.environments import SLURMEnvironment
@@ -185,12 +322,9 @@ def resume_from(folder: Path, ckpt: str | None, chosen: bool, current: Callable[
     if ckpt is None and SLURMEnvironment.detect() and any(p.name.startswith("hpc_ckpt_") for p in resumable):
         ckpt = "hpc"  # a requeued SLURM job resumes (Lightning's own rule, with the unreadable-file fallback below)
     if ckpt is None:
-        existing = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
-        if existing and not chosen:
-            raise CheckpointError(
-                f"{folder} already holds checkpoints of an earlier run ({', '.join(existing[:3])}): resume that run with "
-                "--ckpt_path last, or give this run its own --checkpoint.dirpath (unset, each run gets checkpoints/<name>/<version>)."
-            )
+        problem = None if chosen else earlier_run(folder, log_dir, fixed_by)
+        if problem:
+            raise CheckpointError(problem)
         return None
     if ckpt not in ("last", "hpc"):
         check_checkpoint(ckpt)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.resources
 import os
-import shutil
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -21,11 +20,16 @@ from typing_extensions import override
 
 from .checkpoints import (
     VERSION_ENV,
+    VERSION_OPTION,
     CheckpointError,
     check_checkpoint,
+    first_process,
     launched_version,
+    make_folders,
     matching_run,
     next_version,
+    remove_folders,
+    reserve_version,
     resumable_checkpoints,
     resume_from,
 )
@@ -109,6 +113,15 @@ class SERLightningCLI(LightningCLI):
     ``predict`` writes one row per file (``--predictions.output``, CSV or JSONL).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            trainer = getattr(self, "trainer", None)
+            if trainer is None or (trainer.global_step == 0 and trainer.is_global_zero):
+                remove_folders(getattr(self, "_new_folders", []))  # the run failed before its first step: it leaves no folders
+            raise
+
     @override
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         # validate/test/predict --ckpt_path CKPT need no model config: the checkpoint's hyper-parameters go in first as
@@ -184,47 +197,64 @@ class SERLightningCLI(LightningCLI):
         self._place_run()
 
     def _place_run(self) -> None:
-        """Give the run its own folders (``checkpoints/<name>/<version>`` beside ``logs/<name>/<version>``) and resolve ``ckpt_path``."""
+        """Give the run its own folders (``checkpoints/<name>/<version>`` beside ``logs/<name>/<version>``), reserved
+        atomically (an exclusive ``mkdir``: runs started together never share one) and checked writable before any data
+        is read, and resolve ``ckpt_path``; a new run never starts in a fixed folder that holds an earlier run."""
         config = self.config[self.subcommand]
         logger = config.trainer.get("logger")
         init = logger.get("init_args") if logger is not None and not isinstance(logger, (bool, list)) else None
         name = str((init.get("name") if init is not None else None) or "ser")
         version = init.get("version") if init is not None else None
+        fixed_version = version is not None
         dirpath = config.checkpoint.get("dirpath")
         ckpt = config.get("ckpt_path")
         chosen = dirpath is None
+        fit = self.subcommand == "fit"
+        first = first_process()
+        root = Path("checkpoints") / name
+        log_root = Path(str(init.get("save_dir") or "logs")) / name if init is not None and "version" in init else None
+        self._new_folders: list[Path] = []
+        if version is None and (chosen or log_root is not None):
+            version = launched_version()
+            if version is None and ckpt == "last" and chosen:
+                version = matching_run(root, self._run_config())
+            if version is None:  # a new run: reserve version_N in every folder it writes (the checkpoints only when fitting)
+                places = {root: "--checkpoint.dirpath"} if chosen and fit else {}
+                places |= {log_root: "--trainer.logger.init_args.save_dir"} if log_root is not None else {}
+                also = [root] if chosen else []
+                version, self._new_folders = (
+                    reserve_version(list(places), also, list(places.values())) if places and first else (next_version(*also), [])
+                )
+            if init is not None and "version" in init:
+                init.version = version
+            if first:
+                os.environ[VERSION_ENV] = str(version)  # the DDP processes Lightning starts next take the same folders
         folder = f"version_{version}" if isinstance(version, int) else str(version)
         if chosen:
-            root = Path("checkpoints") / name
-            if version is None:
-                version = launched_version()
-                if version is None and ckpt == "last":
-                    version = matching_run(root, self._run_config())
-                if version is None:
-                    version = next_version(Path(str(init.get("save_dir") or "logs")) / name if init is not None else root, root)
-                if init is not None:
-                    init.version = version
-            folder = f"version_{version}" if isinstance(version, int) else str(version)
-            if os.environ.get("LOCAL_RANK", "0") == "0":
-                os.environ[VERSION_ENV] = str(version)  # the DDP processes Lightning starts next take the same folders
             dirpath = str(root / folder)
             config.checkpoint.dirpath = config.last_checkpoint.dirpath = dirpath
         if config.trainer.get("default_root_dir") is None:
             config.trainer.default_root_dir = dirpath  # SLURM's hpc_ckpt_N.ckpt files land in the run's own folder
-        if self.subcommand == "fit":
-            config.ckpt_path = self._resume_from(Path(dirpath), ckpt, chosen)
+        log_dir = log_root / folder if log_root is not None and version is not None else None
+        if first:  # every folder the run writes exists and takes a file now, not after an epoch of training
+            if fit:
+                self._new_folders += make_folders(Path(dirpath), option="--checkpoint.dirpath")
+            if log_dir is not None:
+                self._new_folders += make_folders(log_dir, option="--trainer.logger.init_args.save_dir")
+        fixed_by = VERSION_OPTION if chosen and fixed_version else "--checkpoint.dirpath"
+        settled = (chosen and not fixed_version) or not first  # a fixed folder is checked for an earlier run, by the first process
+        if fit:
+            config.ckpt_path = self._resume_from(Path(dirpath), ckpt, settled, log_dir=log_dir if fixed_version else None, fixed_by=fixed_by)
         elif ckpt == "last":
-            config.ckpt_path = self._resume_from(Path(dirpath), ckpt, chosen) if resumable_checkpoints(Path(dirpath)) else None
-        self._run_folders = [Path(dirpath)] + ([Path(str(init.get("save_dir") or "logs")) / name / folder] if chosen and init is not None else [])
-        self._new_folders = [path for path in self._run_folders if not path.exists()]
+            config.ckpt_path = self._resume_from(Path(dirpath), ckpt, settled) if resumable_checkpoints(Path(dirpath)) else None
 
     def _run_config(self) -> dict[str, Any]:
         """This run's model and data config as plain data, comparable with :func:`run_config` of a checkpoint."""
         resolved = self._resolved_config()
         return {"model": resolved.get("model"), "data": resolved.get("data")}
 
-    def _resume_from(self, folder: Path, ckpt: str | None, chosen: bool) -> str | None:
-        return resume_from(folder, ckpt, chosen, self._run_config, fit=self.subcommand == "fit")
+    def _resume_from(self, folder: Path, ckpt: str | None, chosen: bool, **fixed: Any) -> str | None:
+        return resume_from(folder, ckpt, chosen, self._run_config, fit=self.subcommand == "fit", **fixed)
 
     @override
     def instantiate_classes(self) -> None:
@@ -306,9 +336,7 @@ class RemoveFailedRunFolders(Callback):
     @override
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
         if trainer.global_step == 0 and trainer.is_global_zero:
-            for folder in self.folders:
-                if folder.is_dir() and not any(folder.rglob("*.ckpt")):
-                    shutil.rmtree(folder, ignore_errors=True)
+            remove_folders(self.folders)
 
 
 USER_ERRORS = (ConfigError, CheckpointError, FloatingPointError)

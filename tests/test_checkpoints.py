@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import fsspec.implementations.local
@@ -14,7 +17,7 @@ import yaml
 
 from ser_lightning.cli import main
 
-from .test_cli import CNN_LSTM, write_config
+from .test_cli import CNN_LSTM, PROJECT, write_config
 
 QUICK = ["--trainer.max_epochs", "1", "--trainer.limit_val_batches", "1", "--test_after_fit", "false"]
 
@@ -152,3 +155,73 @@ def test_last_in_a_fixed_folder_refuses_another_experiment(config, tmp_path, cap
         capsys, "fit", "--config", str(config), *QUICK, "--checkpoint.dirpath", "fixed", "--model.dropout", "0.5", "--ckpt_path", "last"
     )
     assert "trained with another config (model.dropout: 0.1 -> 0.5)" in message and "--ckpt_path fixed" in message
+
+
+def test_two_fits_started_together_take_their_own_versions(config, tmp_path):
+    """Both start at once with the same logger name: each reserves its own version_N (an exclusive mkdir)."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "ser_lightning", "fit", "--config", str(config), *QUICK]
+    runs = [
+        subprocess.Popen([*command, "--model.head_hidden", str(hidden)], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+        for hidden in (8, 16)
+    ]
+    for run in runs:
+        assert run.wait(timeout=900) == 0, run.stderr.read()[-3000:]
+    versions = ["version_0", "version_1"]
+    assert sorted(p.name for p in (tmp_path / "logs" / "e2e").iterdir()) == versions
+    assert sorted(p.name for p in (tmp_path / "checkpoints" / "e2e").iterdir()) == versions
+    hidden = set()
+    for version in versions:
+        logs = tmp_path / "logs" / "e2e" / version
+        assert len(list(logs.glob("events.out.tfevents.*"))) == 1, sorted(p.name for p in logs.iterdir())
+        configured = yaml.safe_load((logs / "config.yaml").read_text())["model"]["head_hidden"]
+        trained = torch.load(tmp_path / "checkpoints" / "e2e" / version / "last.ckpt", weights_only=True)["hyper_parameters"]["head_hidden"]
+        assert configured == trained  # each folder holds one run's config and that run's checkpoint
+        hidden.add(trained)
+    assert hidden == {8, 16}
+
+
+def test_a_second_run_with_the_same_fixed_version_refuses_and_last_resumes_it(config, tmp_path, capsys):
+    fixed = ["--trainer.logger.init_args.version", "fixed"]
+    fit(config, *fixed)
+    last = tmp_path / "checkpoints" / "e2e" / "fixed" / "last.ckpt"
+    before = last.read_bytes()
+    (message,) = [
+        line for line in error_of(capsys, "fit", "--config", str(config), *QUICK, *fixed, "--seed_everything", "1").splitlines() if "error" in line
+    ]
+    assert f"error: {Path('checkpoints') / 'e2e' / 'fixed'} already holds checkpoints of an earlier run (" in message
+    assert "resume that run with --ckpt_path last" in message and "start a new one with another --trainer.logger.init_args.version" in message
+    assert last.read_bytes() == before and len(list((tmp_path / "logs" / "e2e" / "fixed").glob("events.out.tfevents.*"))) == 1
+
+    cli = fit(config, *fixed, "--trainer.max_epochs", "2", "--ckpt_path", "last")
+    assert Path(cli.trainer.ckpt_path).resolve() == last and cli.trainer.current_epoch == 2
+
+    shutil.rmtree(last.parent)  # logs without checkpoints (say, a run stopped before its first checkpoint): still another run's
+    message = error_of(capsys, "fit", "--config", str(config), *QUICK, *fixed)
+    assert f"{Path('logs') / 'e2e' / 'fixed'} already holds the logs of an earlier run" in message and "another --trainer.logger" in message
+
+
+def test_an_unwritable_checkpoint_or_log_folder_is_named_before_any_data_is_read(config, tmp_path, capsys):
+    raw = yaml.safe_load(config.read_text())
+    raw["data"]["init_args"]["sources"] = [{"class_path": "ser_lightning.data.ManifestCorpus", "init_args": {"root": str(tmp_path / "nowhere")}}]
+    config.write_text(yaml.safe_dump(raw))  # reading the data would fail: the folder check must come first
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be: unwritable even for root")
+    message = error_of(capsys, "fit", "--config", str(config), *QUICK, "--checkpoint.dirpath", str(blocker / "ckpts"))
+    assert f"The run folder {blocker / 'ckpts'} cannot be written ({blocker} is a file, not a folder): give --checkpoint.dirpath" in message
+    message = error_of(capsys, "fit", "--config", str(config), *QUICK, "--trainer.logger.init_args.save_dir", str(blocker / "logs"))
+    assert f"{blocker} is a file, not a folder): give --trainer.logger.init_args.save_dir a folder" in message and "nowhere" not in message
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "logs").exists()  # nothing reserved is left behind
+
+
+def test_a_read_only_checkpoint_folder_is_named_before_any_data_is_read(config, tmp_path, capsys):
+    locked = tmp_path / "read-only"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.access(locked, os.W_OK):  # root writes anyway: the file-for-a-folder test above holds for everyone
+        pytest.skip("permissions do not stop this user (root)")
+    raw = yaml.safe_load(config.read_text())
+    raw["data"]["init_args"]["sources"] = [{"class_path": "ser_lightning.data.ManifestCorpus", "init_args": {"root": str(tmp_path / "nowhere")}}]
+    config.write_text(yaml.safe_dump(raw))
+    message = error_of(capsys, "fit", "--config", str(config), *QUICK, "--checkpoint.dirpath", str(locked / "ckpts"))
+    assert f"The run folder {locked / 'ckpts'} cannot be written (Permission denied" in message and "nowhere" not in message

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..fileio import temporary_path
+from ..fileio import atomic_file
 
 REQUIRED_FIELDS = ("path", "label", "speaker", "language", "corpus")
 
@@ -151,8 +151,7 @@ def write_manifest(utterances: Iterable[Utterance], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     base_dir = Path(os.path.abspath(path.parent))
-    tmp = temporary_path(path)
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_file(path, "w") as handle:
         for utt in utterances:
             record = asdict(utt)
             del record["role"]  # a split plan's decision, not a property of the corpus
@@ -162,5 +161,4 @@ def write_manifest(utterances: Iterable[Utterance], path: str | Path) -> Path:
             except ValueError:
                 record["path"] = os.path.abspath(audio)
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    tmp.replace(path)
     return path

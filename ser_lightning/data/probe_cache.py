@@ -3,7 +3,7 @@
 Each entry is keyed on the file's absolute path and checked against its size and modification
 time (nanoseconds): a changed or replaced file is checked again. One JSON file per corpus tree and
 check lives under ``$SER_LIGHTNING_CACHE/probe/`` (headers) and ``.../samples/`` (decoded samples)
-(default ``$XDG_CACHE_HOME/ser_lightning`` or ``~/.cache/ser_lightning``), never inside the corpus,
+(see :func:`ser_lightning.cache.cache_root`), never inside the corpus,
 which is often read-only.
 """
 
@@ -17,19 +17,11 @@ from pathlib import Path
 
 from lightning.pytorch.utilities import rank_zero_warn
 
+from ..cache import CACHE_ENV, cache_root
 from ..fileio import write_text_atomic
 from .audio import AudioError, decode, probe
 
-CACHE_ENV = "SER_LIGHTNING_CACHE"
 _VERSION = 2
-
-
-def cache_root() -> Path:
-    """The project's cache folder: ``$SER_LIGHTNING_CACHE``, else ``$XDG_CACHE_HOME/ser_lightning``, else ``~/.cache/ser_lightning``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "ser_lightning"
 
 
 def probe_cache_file(kind: str, root: str | Path, what: str = "probe") -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import Any
 
 import submitit
 
+from ..fileio import FileLock, write_text_atomic
 from .runs import RunFolder
 
 
@@ -22,6 +24,44 @@ def global_rank() -> int:
         return submitit.JobEnvironment().global_rank
     except RuntimeError:
         return 0
+
+
+def _tasks() -> tuple[int, str]:
+    """The number of tasks of this job and a name for this start of it: its id and SLURM's restart count, which a
+    requeued job raises (``1, ""`` outside submitit)."""
+    try:
+        environment = submitit.JobEnvironment()
+    except RuntimeError:
+        return 1, ""
+    return environment.num_tasks, f"{environment.job_id}-{os.environ.get('SLURM_RESTART_COUNT', '0')}"
+
+
+def claim(folder: RunFolder, rank: int, wait_s: float = 600.0) -> tuple[FileLock | None, dict[str, str] | None]:
+    """Whether this job may run the run in ``folder``: rank 0 takes the run's lock without waiting (a lock another
+    process holds means that process is running it; a run found finished is not run again) and tells the job's other
+    tasks through a small file; they wait up to ``wait_s`` for its word.
+
+    Returns the lock, held by rank 0 while the run goes on, and, when the run must not start here, its state
+    (``running`` or ``done``) and why (None: start it).
+    """
+    tasks, job = _tasks()
+    word = folder.root / f".claim-{job}.json"
+    if rank > 0:
+        deadline = time.monotonic() + wait_s
+        while not word.is_file():
+            if time.monotonic() > deadline:
+                return None, {"state": "failed", "skipped": f"task 0 of job {job} never said whether to start the run"}
+            time.sleep(0.2)
+        return None, json.loads(word.read_text(encoding="utf-8")).get("skip")
+    lock, skip = folder.claim(), None
+    if lock is None:
+        skip = {"state": "running", "skipped": f"another process is running it (it holds {folder.lock_path})"}
+    elif folder.state().state == "done":
+        lock.release()
+        lock, skip = None, {"state": "done", "skipped": "another process finished it meanwhile"}
+    if tasks > 1:
+        write_text_atomic(word, json.dumps({"skip": skip}))
+    return lock, skip
 
 
 @contextlib.contextmanager
@@ -91,6 +131,10 @@ class RunJob(submitit.helpers.Checkpointable):
     runs in its signal handler, which then exits the job): the run is recorded as requeued, so ``status`` shows it
     queued and ``run`` never submits a duplicate, and the requeued job resumes from its ``last.ckpt`` (every run is
     given ``--ckpt_path last``; ``last_checkpoint.every_n_train_steps`` bounds the work lost).
+
+    A run whose lock another process holds (a second ``experiments run`` of the same sweep, a duplicate job) is not
+    started: its outcome is ``running``, with the reason under ``skipped``, and its folder is left to that process
+    (see :func:`claim`).
     """
 
     requeued: bool = False
@@ -106,6 +150,17 @@ class RunJob(submitit.helpers.Checkpointable):
         self.requeued = False  # a requeued job starts afresh (the flag travelled in the resubmission's pickle)
         folder = RunFolder(spec["folder"])
         rank = global_rank()
+        lock, skip = claim(folder, rank)
+        if skip is not None:  # never two processes in one run's folder: the run is left to the one that holds it
+            return {"name": spec["name"], "log": str(folder.log), **skip}
+        try:
+            return self._run(spec, folder, rank, main)
+        finally:
+            if lock is not None:
+                lock.release()  # after the outcome's marker is written
+                (folder.root / f".claim-{_tasks()[1]}.json").unlink(missing_ok=True)
+
+    def _run(self, spec: dict[str, Any], folder: RunFolder, rank: int, main: Any) -> dict[str, Any]:
         log = folder.log if rank == 0 else folder.root / f"run.rank{rank}.log"
         if rank == 0:
             folder.mark_started()

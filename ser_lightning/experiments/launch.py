@@ -53,8 +53,15 @@ def _submit(executor: submitit.Executor, specs: Sequence[RunSpec]) -> list[submi
 def execute(specs: Sequence[RunSpec], launcher: Launcher, folder: Path, name: str, report: Report = print) -> list[dict[str, Any]]:
     """Run ``specs``; returns one outcome per run that finished (none for SLURM jobs left running with ``wait: false``).
 
-    A failed run is reported with its log and the others go on.
+    A failed run is reported with its log and the others go on. A run that another process is running (it holds the
+    run's lock: a second ``run`` of the same sweep) is reported as skipped, never started, and has no outcome here.
     """
+    busy = [spec for spec in specs if RunFolder(spec.folder).claimed_elsewhere()]
+    for spec in busy:
+        report(f"{spec.name}: skipped: another process is running it (it holds {RunFolder(spec.folder).lock_path})")
+    specs = [spec for spec in specs if spec not in busy]
+    if not specs:
+        return []
     executor = make_executor(launcher, folder / "%j", name)
     for spec in specs:
         RunFolder(spec.folder).describe(spec.as_dict() | {"command_line": spec.command_line})
@@ -79,6 +86,9 @@ def _wait(pairs: Sequence[tuple[RunSpec, submitit.Job]], report: Report, offset:
         began = time.time()
         outcome = _outcome(job, spec)
         outcome.setdefault("seconds", round(time.time() - began, 1))
+        if outcome.get("skipped"):
+            report(f"[{index}/{total}] {spec.name}: skipped ({outcome['state']}): {outcome['skipped']}")
+            continue
         outcomes.append(outcome)
         if outcome["state"] == "done":
             report(f"[{index}/{total}] {spec.name}: done in {outcome['seconds']:.0f} s")

@@ -9,6 +9,7 @@
   failed.json     the error, and the log to read
   requeued.json   the job was pre-empted or timed out and submitit requeued it (the run is queued, not failed)
   run.log         everything the run printed
+  .run.lock       held (filelock) by the process that runs it: a second process never runs the same run at once
   logs/           TensorBoard events, config.yaml, hparams.yaml, results.json
   checkpoints/    best and last checkpoints
 ```
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..fileio import write_text_atomic
+from ..fileio import FileLock, try_lock, write_text_atomic
 from ..results import RESULTS_FILE
 
 STATES = ("pending", "queued", "running", "done", "failed")
@@ -76,6 +77,23 @@ class RunFolder:
     @property
     def results(self) -> Path:
         return self.log_dir / RESULTS_FILE
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".run.lock"
+
+    def claim(self) -> FileLock | None:
+        """The run's lock, now held by this process (release it when the run ends), or None at once when another
+        process holds it: that process is running this run (locally, or on a cluster node sharing the folder)."""
+        return try_lock(self.lock_path)
+
+    def claimed_elsewhere(self) -> bool:
+        """Whether another process holds the run's lock now (it is running this run)."""
+        lock = self.claim()
+        if lock is None:
+            return True
+        lock.release()
+        return False
 
     def marker(self, name: str) -> Path:
         return self.root / f"{name}.json"

@@ -15,8 +15,8 @@ from torch.nn.modules.dropout import _DropoutNd
 from transformers import PreTrainedModel
 from typing_extensions import override
 
+from ..cache import cache_root
 from ..data.dataset import UtteranceDataset
-from ..data.probe_cache import cache_root
 from ..models.finetuning import count_parameters
 from ..models.pooling import MeanPooling, WeightedLayerPooling
 from .dataset import CachedFeatureDataset
@@ -66,7 +66,7 @@ class FeatureCache(Callback):
     Args:
         enabled: turn the cache on; off, the callback does nothing (the same configs run with and without it).
         folder: where the features live (one sub-folder per backbone); null is ``features/`` in the project's
-            cache folder (``$SER_LIGHTNING_CACHE``, else ``~/.cache/ser_lightning``).
+            cache folder (``$SER_LIGHTNING_CACHE``, else the user's cache folder: see ``ser_lightning.cache``).
         store: ``frames`` keeps every frame of every layer (any pooling; large: frames x layers x width per
             utterance), ``pooled`` keeps each layer's mean over frames (one row per utterance: for
             ``MeanPooling`` and ``WeightedLayerPooling``, which it pools exactly).

@@ -11,15 +11,15 @@ ranks, parallel runs) may add to one folder.
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from ..fileio import write_bytes_atomic
 from .keys import FORMAT_VERSION, digest
 
 Layout = Literal["frames", "pooled"]
@@ -27,22 +27,8 @@ StoreDtype = Literal["float16", "float32"]
 CHUNK_BYTES = 256 * 2**20
 
 
-def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write ``path`` through a temporary file in its folder and rename it into place (never half-written)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _write_json(path: Path, data: Any) -> None:
-    write_atomic(path, lambda handle: handle.write(json.dumps(data, sort_keys=True).encode("utf-8")))
+    write_bytes_atomic(path, json.dumps(data, sort_keys=True).encode("utf-8"), fsync=True)
 
 
 class FeatureStore:
@@ -175,7 +161,7 @@ class ChunkWriter:
             entries[key] = [start, len(rows)]
             start += len(rows)
         path = self.store.folder / f"{self.store.prefix}{uuid.uuid4().hex}.npy"
-        write_atomic(path, lambda handle: np.save(handle, array))
+        write_bytes_atomic(path, lambda handle: np.save(handle, array), fsync=True)
         _write_json(path.with_suffix(".json"), {"version": FORMAT_VERSION, "shape": list(array.shape), "entries": entries})
         self.chunks.append(path)
         self._buffer, self._bytes = [], 0

@@ -31,9 +31,11 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
+from ..cache import CACHE_ENV  # noqa: F401  (the variable that moves the cache, for messages)
+from ..cache import cache_root as project_cache_root
+
 _LAYER = re.compile(r"^(encoder|decoder)/layer_(\d+)/")
 _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
-CACHE_ENV = "SER_LIGHTNING_CACHE"
 RECORD_FILE = "ser_lightning-written.json"  # the size and SHA-256 of each file of a conversion, as written
 _hashed: dict[str, str] = {}  # converted folder -> the sizes and times of its files when this process last hashed them
 
@@ -264,8 +266,8 @@ def conversion_key(src: str | Path) -> str:
 
 def cached_conversion(src: str | Path, cache_root: str | Path | None = None) -> Path:
     """The transformers folder of the CTranslate2 Whisper model in ``src``, converted once into
-    ``<cache>/whisper-ct2/<key>`` (cache: ``cache_root``, else ``$SER_LIGHTNING_CACHE``, else ``~/.cache/ser_lightning``)."""
-    root = Path(cache_root or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ser_lightning")
+    ``<cache>/whisper-ct2/<key>`` (cache: ``cache_root``, else :func:`ser_lightning.cache.cache_root`)."""
+    root = Path(cache_root) if cache_root else project_cache_root()
     target = root / "whisper-ct2" / conversion_key(src)
     return verified_conversion(src, target)
 
@@ -350,7 +352,7 @@ def packaged_whisper(name: str) -> Path | None:
     folders = [Path(list(spec.submodule_search_locations)[0]) / sub for spec in found]
     if not others:
         return folders[0]
-    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ser_lightning") / "whisper-packages" / name
+    root = project_cache_root() / "whisper-packages" / name
     root.mkdir(parents=True, exist_ok=True)
     for folder in folders:
         for path in folder.iterdir():

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import submitit
 import yaml
 
@@ -153,3 +156,62 @@ def test_a_requeued_job_is_queued_not_failed_and_its_resubmission_finishes_the_r
     monkeypatch.setattr(ser_lightning.cli, "main", real_main)
     outcome = RunJob()(spec)  # the resubmitted job
     assert outcome["state"] == "done" and folder.state().state == "done" and not folder.marker("requeued").is_file()
+
+
+HOLDER = "import sys; from ser_lightning.fileio import try_lock; held = try_lock(sys.argv[1]); print(held is not None, flush=True); sys.stdin.read()"
+
+
+def test_a_run_whose_lock_another_process_holds_is_skipped_as_running_and_never_started(small_corpus, tmp_path, monkeypatch):
+    import ser_lightning.cli
+    from ser_lightning.experiments.grid import expand
+    from ser_lightning.experiments.job import RunJob
+    from ser_lightning.experiments.launch import execute
+    from ser_lightning.experiments.sweep import Launcher
+
+    monkeypatch.chdir(tmp_path)
+    specs = expand(load_sweep(sweep_file(tmp_path, small_corpus, {"seed_everything": [0, 1]}, {"cluster": "debug"})), cwd=tmp_path)
+    started: list[str] = []
+
+    def fake_main(args):  # stands in for a fit: records who ran, writes the results a finished run has
+        folder = RunFolder(next(spec.folder for spec in specs if spec.args == args))
+        started.append(folder.root.name)
+        folder.results.parent.mkdir(parents=True, exist_ok=True)
+        folder.results.write_text("{}")
+
+    monkeypatch.setattr(ser_lightning.cli, "main", fake_main)
+    busy = RunFolder(specs[1].folder)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(busy.lock_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "True"  # another process runs seed_everything=1 now
+        lines: list[str] = []
+        outcomes = execute(specs, Launcher(cluster="debug"), tmp_path / "submitit", "t", report=lines.append)
+        assert [o["name"] for o in outcomes] == [specs[0].name] and started == [specs[0].name]
+        assert any(line.startswith(f"{specs[1].name}: skipped: another process is running it") for line in lines)
+        assert not busy.marker("started").is_file() and not busy.log.exists() and not busy.marker("run").exists()
+
+        outcome = RunJob()(specs[1].as_dict())  # a job that got past the check before the other process took the lock
+        assert outcome["state"] == "running" and "another process is running it" in outcome["skipped"] and started == [specs[0].name]
+        assert not busy.marker("started").is_file() and not busy.marker("failed").is_file()
+    finally:
+        holder.communicate("")  # the other process ends: its lock goes with it
+    assert RunJob()(specs[1].as_dict())["state"] == "done" and started == [specs[0].name, specs[1].name]
+    outcome = RunJob()(specs[1].as_dict())  # a duplicate job that starts after the run finished runs nothing again
+    assert outcome == {"name": specs[1].name, "log": str(busy.log), "state": "done", "skipped": "another process finished it meanwhile"}
+    assert started == [specs[0].name, specs[1].name]
+
+
+@pytest.mark.slow
+def test_two_sweep_processes_at_once_run_every_run_once(small_corpus, tmp_path):
+    sweep_file(tmp_path, small_corpus, {"seed_everything": [0, 1]}, {"cluster": "debug"})
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "ser_lightning.experiments", "run", "sweep.yaml"]
+    sweeps = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    printed = [sweep.communicate(timeout=1200)[0] for sweep in sweeps]
+    assert [sweep.returncode for sweep in sweeps] == [0, 0], printed
+    for name in ("seed_everything=0", "seed_everything=1"):
+        folder = RunFolder(tmp_path / "out" / "runs" / name)
+        assert folder.state().state == "done"
+        assert folder.log.read_text().count(": python -m ser_lightning fit") == 1  # started once, by one process
+        events = list(folder.log_dir.rglob("events.out.tfevents.*"))  # events.out.tfevents.<time>.<host>.<pid>.<n>: fit's, then test's
+        assert events and len({event.name.split(".")[-2] for event in events}) == 1  # all written by one process

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from ser_lightning.features.store import FeatureStore, write_atomic
+from ser_lightning.features.store import FeatureStore
+from ser_lightning.fileio import write_bytes_atomic
 
 
 def rows(frames: int, value: float, layers: int = 2, width: int = 3) -> np.ndarray:
@@ -70,7 +71,7 @@ def test_a_failed_fill_writes_no_chunk_and_a_failed_write_leaves_no_file(tmp_pat
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        write_atomic(tmp_path / "x.npy", broken)
+        write_bytes_atomic(tmp_path / "x.npy", broken, fsync=True)
     assert not list(tmp_path.iterdir())
 
 

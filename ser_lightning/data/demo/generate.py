@@ -14,7 +14,7 @@ import torch
 
 from ser_lightning.data.audio import resample
 from ser_lightning.data.manifest import Utterance, write_manifest
-from ser_lightning.fileio import temporary_path, write_text_atomic
+from ser_lightning.fileio import write_bytes_atomic, write_text_atomic
 
 from .design import (
     _FLOOR_LOW_CUT_HZ,
@@ -85,10 +85,7 @@ def _to_int16(audio: np.ndarray) -> np.ndarray:
 
 
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_path(path)
-    sf.write(tmp, samples, sample_rate, format="WAV", subtype="PCM_16")
-    os.replace(tmp, path)
+    write_bytes_atomic(path, lambda handle: sf.write(handle, samples, sample_rate, format="WAV", subtype="PCM_16"))
 
 
 def _record_speaker(speaker: Speaker, jobs: list[_Job], sample_rate: int) -> list[int]:
