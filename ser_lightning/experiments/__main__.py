@@ -1,4 +1,4 @@
-"""``python -m ser_lightning.experiments {run,status,collect,plan} SWEEP.yaml``."""
+"""``python -m ser_lightning.experiments {run,status,collect,plan,search} SWEEP.yaml``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ HELP = """Sweeps of ordinary `python -m ser_lightning` runs.
   run      run every run that is not finished (locally, or on SLURM through submitit), then collect
   status   done / running / queued / failed / pending per run, with the log of each failure
   collect  rebuild results.csv, results.md and plots/*.png in the sweep folder from the finished runs
-  plan     list the runs and their command lines without running anything
+  plan     list the runs and their command lines without running anything (and the budget, and the search's chosen settings)
+  search   run the sweep's `search:` (per label, Optuna trials on val/ua), write search/chosen.json and search/search.md
 
 SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, crosslingual, ...)."""
 
@@ -23,7 +24,7 @@ SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, c
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(prog="python -m ser_lightning.experiments", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=("run", "status", "collect", "plan"))
+    p.add_argument("action", choices=("run", "status", "collect", "plan", "search"))
     p.add_argument("sweep", help="sweep file, or the name of a shipped sweep")
     p.add_argument("--output", help="sweep folder (default: the sweep's `output`, else sweeps/<name>)")
     p.add_argument("--cluster", choices=CLUSTERS, help="override launcher.cluster")
@@ -41,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.max_parallel is not None:
             sweep.launcher.max_parallel = args.max_parallel
         if args.action == "plan":
+            from .budget import plan_lines
+
+            for line in plan_lines(sweep):
+                print(line)
             for spec in expand(sweep):
                 print(f"{spec.name}\n  {spec.command_line}")
             return 0
@@ -49,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if any(state.state == "failed" for state in found.values()) else 0
         if args.action == "collect":
             collect(sweep)
+            return 0
+        if args.action == "search":
+            from .search import run_search
+
+            run_search(sweep)
             return 0
         outcomes, _ = run(sweep)
         return 1 if any(o["state"] != "done" for o in outcomes.values()) else 0

@@ -42,24 +42,26 @@ def _outcome(job: submitit.Job, spec: RunSpec) -> dict[str, Any]:
         return {"name": spec.name, "state": "failed", "error": message, "log": str(log)}
 
 
-def _submit(executor: submitit.Executor, specs: Sequence[RunSpec]) -> list[submitit.Job]:
+def _submit(executor: submitit.Executor, specs: Sequence[RunSpec], job: type[RunJob]) -> list[submitit.Job]:
     if len(specs) == 1:
-        return [executor.submit(RunJob(), specs[0].as_dict())]
+        return [executor.submit(job(), specs[0].as_dict())]
     with executor.batch():  # one job array on SLURM
-        jobs = [executor.submit(RunJob(), spec.as_dict()) for spec in specs]
+        jobs = [executor.submit(job(), spec.as_dict()) for spec in specs]
     return jobs
 
 
-def execute(specs: Sequence[RunSpec], launcher: Launcher, folder: Path, name: str, report: Report = print) -> list[dict[str, Any]]:
+def execute(
+    specs: Sequence[RunSpec], launcher: Launcher, folder: Path, name: str, report: Report = print, job: type[RunJob] = RunJob
+) -> list[dict[str, Any]]:
     """Run ``specs``; returns one outcome per run that finished (none for SLURM jobs left running with ``wait: false``).
 
-    A failed run is reported with its log and the others go on.
+    A failed run is reported with its log and the others go on. ``job``: the job class that runs each (a :class:`RunJob`).
     """
     executor = make_executor(launcher, folder / "%j", name)
     for spec in specs:
         RunFolder(spec.folder).describe(spec.as_dict() | {"command_line": spec.command_line})
     if launcher.cluster == "slurm":
-        jobs = _submit(executor, specs)
+        jobs = _submit(executor, specs, job)
         for spec, job in zip(specs, jobs):
             RunFolder(spec.folder).mark_submitted(str(job.job_id), [str(job.paths.stdout), str(job.paths.stderr)])
         report(f"Submitted {len(jobs)} runs as SLURM job(s) {', '.join(sorted({str(job.job_id).split('_')[0] for job in jobs}))}.")
@@ -68,7 +70,7 @@ def execute(specs: Sequence[RunSpec], launcher: Launcher, folder: Path, name: st
     outcomes: list[dict[str, Any]] = []
     for start in range(0, len(specs), size):
         chunk = specs[start : start + size]
-        outcomes += _wait(list(zip(chunk, _submit(executor, chunk))), report, offset=start, total=len(specs))
+        outcomes += _wait(list(zip(chunk, _submit(executor, chunk, job))), report, offset=start, total=len(specs))
     return outcomes
 
 
