@@ -6,6 +6,7 @@ Nothing here imports optuna or torch: ``plan``, ``status`` and the grid's expans
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import json
 import math
@@ -158,12 +159,15 @@ class Search:
         return {label: labels[label]["params"] for label in self.labels}
 
     def describe(self) -> str:
-        where = ", ".join(f"{axis}={label}" for axis, label in self.at.items())
-        seeds = f", seed_everything {', '.join(map(str, self.seeds))}" if self.seeds else ""
+        where = [f"{axis}={label}" for axis, label in self.at.items()] + (
+            [f"seed_everything {', '.join(map(str, self.seeds))}"] if self.seeds else []
+        )
         pruning = f"; median pruning after {self.pruning.startup} trials and {self.pruning.warmup} epochs" if self.pruning else "; no pruning"
         return (
-            f"{self.trials} trials per {self.shown or self.per} (TPE, seed {self.seed}, {self.startup} random first) "
-            f"at {where or 'the first point'}{seeds}{pruning}; space: " + "; ".join(p.describe() for p in self.space.values())
+            f"{self.trials} trials per {self.shown or self.per} (TPE, seed {self.seed}, {self.startup} random first)"
+            + (f" at {', '.join(where)}" if where else "")
+            + f"{pruning}; space: "
+            + "; ".join(p.describe() for p in self.space.values())
         )
 
 
@@ -359,15 +363,13 @@ def _budget_key(key: str) -> bool:
 
 
 def flat_keys(overrides: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Dotted keys of overrides, nested mappings flattened (``trainer: {max_epochs: 6}`` -> ``trainer.max_epochs``)."""
+    """The dotted keys of the values overrides set, nested mappings flattened (``trainer: {max_epochs: 6}`` -> ``trainer.max_epochs``)."""
     keys = []
     for key, value in overrides.items():
         dotted = f"{prefix}{key}"
         if key == "config":
             continue
-        keys.append(dotted)
-        if isinstance(value, Mapping):
-            keys += flat_keys(value, dotted + ".")
+        keys += flat_keys(value, dotted + ".") if isinstance(value, Mapping) and value else [dotted]
     return keys
 
 
@@ -381,7 +383,7 @@ def check_budget_keys(path: Path, overrides: Mapping[str, Any], axes: Sequence[A
         if budget is not None and _budget_key(key):
             return "the budget block sets it for every run"
         normal = _normal(key)
-        if any(normal == k or normal.startswith(k + ".") or k.startswith(normal + ".") for k in searched):
+        if any(normal == k or normal.startswith(k + ".") for k in searched):
             return "the search chooses it for every label"
         return None
 
@@ -428,6 +430,11 @@ def config_file(name: str, cwd: Path | None = None) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+@functools.lru_cache(maxsize=64)
+def _trainer_block(path: Path) -> dict[str, Any]:
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("trainer") or {}
+
+
 def effective_budget(args: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:
     """The ``max_epochs`` and early-stopping patience a run's arguments give it, applied in order as the CLI does
     (config files, then options): ``{"max_epochs": 30, "patience": 5, "callbacks": [...]}``; a missing file is skipped."""
@@ -436,7 +443,7 @@ def effective_budget(args: Sequence[str], cwd: Path | None = None) -> dict[str, 
     for flag, value in zip(args, list(args[1:]) + [""]):
         if flag == "--config":
             path = config_file(value, cwd)
-            trainer = ((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("trainer") or {}) if path else {}
+            trainer = _trainer_block(path) if path else {}
             max_epochs = trainer.get("max_epochs", max_epochs)
             if "callbacks" in trainer:
                 callbacks = list(trainer["callbacks"] or [])
