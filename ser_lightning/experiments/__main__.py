@@ -1,4 +1,4 @@
-"""``python -m ser_lightning.experiments {run,status,collect,claims,report,plan} SWEEP.yaml``."""
+"""``python -m ser_lightning.experiments {run,status,collect,claims,report,plan,search} SWEEP.yaml``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ HELP = """Sweeps of ordinary `python -m ser_lightning` runs.
   collect  rebuild results.csv, results.md and plots/*.png in the sweep folder from the finished runs
   claims   test the sweep's declared claims on its finished runs (paired, per test speaker): claims.md, claims.json
   report   write report.html (one self-contained page: verdicts, figures, tables, runs) and report.md in the sweep folder
-  plan     list the runs and their command lines without running anything
+  plan     list the runs and their command lines without running anything (and the budget, and the search's chosen settings)
+  search   run the sweep's `search:` (per label, Optuna trials on val/ua), write search/chosen.json and search/search.md
 
 SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, crosslingual, ...)."""
 
@@ -26,7 +27,7 @@ SWEEP is a sweep file, or the name of a shipped one (demo_fewshot, demo_noise, c
 def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(prog="python -m ser_lightning.experiments", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=("run", "status", "collect", "claims", "report", "plan"))
+    p.add_argument("action", choices=("run", "status", "collect", "claims", "report", "plan", "search"))
     p.add_argument("sweep", help="sweep file, or the name of a shipped sweep")
     p.add_argument("--output", help="sweep folder (default: the sweep's `output`, else sweeps/<name>)")
     p.add_argument("--cluster", choices=CLUSTERS, help="override launcher.cluster")
@@ -44,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.max_parallel is not None:
             sweep.launcher.max_parallel = args.max_parallel
         if args.action == "plan":
+            from .budget import plan_lines
+
+            for line in plan_lines(sweep):
+                print(line)
             for spec in expand(sweep):
                 print(f"{spec.name}\n  {spec.command_line}")
             return 0
@@ -60,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .report import write_report  # matplotlib: only when drawing
 
             write_report(sweep)
+            return 0
+        if args.action == "search":
+            from .search import run_search
+
+            run_search(sweep)
             return 0
         outcomes, _ = run(sweep)
         return 1 if any(o["state"] != "done" for o in outcomes.values()) else 0

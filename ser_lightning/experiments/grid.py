@@ -86,8 +86,9 @@ def cli_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def run_args(sweep: Sweep, overrides: dict[str, Any], folder: Path) -> list[str]:
-    """CLI arguments: base configs, the point's configs, the overrides, then the run's own log and checkpoint folders."""
+def run_args(sweep: Sweep, overrides: dict[str, Any], folder: Path, extra: Sequence[str] = ()) -> list[str]:
+    """CLI arguments: base configs, the point's configs, the overrides, the sweep's budget, ``extra``, then the run's own
+    log and checkpoint folders."""
     configs = list(sweep.configs)
     options: dict[str, Any] = {}
     for key, value in overrides.items():
@@ -102,6 +103,9 @@ def run_args(sweep: Sweep, overrides: dict[str, Any], folder: Path) -> list[str]
         args += ["--config", config]
     for key, value in options.items():
         args += [f"--{key}", cli_value(value)]
+    if sweep.budget is not None:
+        args += sweep.budget.args()
+    args += list(extra)
     args += [
         "--trainer.logger.init_args.save_dir",
         str(folder.parent),
@@ -117,24 +121,35 @@ def run_args(sweep: Sweep, overrides: dict[str, Any], folder: Path) -> list[str]
     return args
 
 
+def point_overrides(sweep: Sweep, combination: Sequence[int], shown: dict[str, str]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """One grid point (an index per block): its ``(shown axis, label)`` pairs and the overrides it runs with."""
+    point: list[tuple[str, str]] = []
+    overrides = dict(sweep.overrides)
+    for block, index in zip(sweep.blocks, combination):
+        for axis in block:
+            label, values = axis.points[index]
+            point.append((shown[axis.name], label))
+            for key, value in values.items():
+                if key == "config" and "config" in overrides:
+                    extra = overrides["config"]
+                    value = ([extra] if isinstance(extra, str) else list(extra)) + ([value] if isinstance(value, str) else list(value))
+                overrides[key] = value
+    return point, overrides
+
+
 def expand(sweep: Sweep, cwd: Path | None = None) -> list[RunSpec]:
-    """Every point of the sweep's grid, in order (the last axis varies fastest); names are unique."""
+    """Every point of the sweep's grid, in order (the last axis varies fastest); names are unique.
+
+    With a ``search:`` block whose results are in, each run also gets its label's chosen settings."""
     cwd = (cwd or Path.cwd()).resolve()
     runs_dir = (cwd / sweep.output / "runs").resolve()
     shown = short_names(sweep.axes, sweep.names)
+    chosen = sweep.search.chosen(cwd / sweep.output, sweep.budget) if sweep.search is not None else None
     specs: list[RunSpec] = []
     for combination in itertools.product(*[range(len(block[0].points)) for block in sweep.blocks]):
-        point: list[tuple[str, str]] = []
-        overrides = dict(sweep.overrides)
-        for block, index in zip(sweep.blocks, combination):
-            for axis in block:
-                label, values = axis.points[index]
-                point.append((shown[axis.name], label))
-                for key, value in values.items():
-                    if key == "config" and "config" in overrides:
-                        extra = overrides["config"]
-                        value = ([extra] if isinstance(extra, str) else list(extra)) + ([value] if isinstance(value, str) else list(value))
-                    overrides[key] = value
+        point, overrides = point_overrides(sweep, combination, shown)
+        if chosen is not None:
+            overrides.update(chosen[dict(point)[sweep.search.shown]])
         name = run_name(point)
         folder = runs_dir / name
         specs.append(RunSpec(name, dict(point), str(folder), run_args(sweep, overrides, folder), str(cwd)))

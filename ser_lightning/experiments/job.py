@@ -138,6 +138,7 @@ class RunJob(submitit.helpers.Checkpointable):
     """
 
     requeued: bool = False
+    folder_type: type[RunFolder] = RunFolder  # where the run's outcome file is (a search trial's is its trial.json)
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
         """submitit's signal handler asks for the resubmission: the same job, which resumes the run."""
@@ -148,7 +149,7 @@ class RunJob(submitit.helpers.Checkpointable):
         from ser_lightning.cli import main
 
         self.requeued = False  # a requeued job starts afresh (the flag travelled in the resubmission's pickle)
-        folder = RunFolder(spec["folder"])
+        folder = self.folder_type(spec["folder"])
         rank = global_rank()
         lock, skip = claim(folder, rank)
         if skip is not None:  # never two processes in one run's folder: the run is left to the one that holds it
@@ -184,7 +185,7 @@ class RunJob(submitit.helpers.Checkpointable):
                 if folder.results.is_file():
                     outcome |= {"state": "done"}
                 else:
-                    outcome |= {"state": "failed", "error": f"finished without test results ({folder.results} is missing)"}
+                    outcome |= {"state": "failed", "error": f"finished without its results ({folder.results} is missing)"}
         if self.requeued:
             if rank == 0:
                 folder.mark_requeued()

@@ -42,19 +42,22 @@ def _outcome(job: submitit.Job, spec: RunSpec) -> dict[str, Any]:
         return {"name": spec.name, "state": "failed", "error": message, "log": str(log)}
 
 
-def _submit(executor: submitit.Executor, specs: Sequence[RunSpec]) -> list[submitit.Job]:
+def _submit(executor: submitit.Executor, specs: Sequence[RunSpec], job: type[RunJob]) -> list[submitit.Job]:
     if len(specs) == 1:
-        return [executor.submit(RunJob(), specs[0].as_dict())]
+        return [executor.submit(job(), specs[0].as_dict())]
     with executor.batch():  # one job array on SLURM
-        jobs = [executor.submit(RunJob(), spec.as_dict()) for spec in specs]
+        jobs = [executor.submit(job(), spec.as_dict()) for spec in specs]
     return jobs
 
 
-def execute(specs: Sequence[RunSpec], launcher: Launcher, folder: Path, name: str, report: Report = print) -> list[dict[str, Any]]:
+def execute(
+    specs: Sequence[RunSpec], launcher: Launcher, folder: Path, name: str, report: Report = print, job: type[RunJob] = RunJob
+) -> list[dict[str, Any]]:
     """Run ``specs``; returns one outcome per run that finished (none for SLURM jobs left running with ``wait: false``).
 
-    A failed run is reported with its log and the others go on. A run that another process is running (it holds the
-    run's lock: a second ``run`` of the same sweep) is reported as skipped, never started, and has no outcome here.
+    A failed run is reported with its log and the others go on; ``job``: the job class that runs each (a
+    :class:`RunJob`). A run that another process is running (it holds the run's lock: a second ``run`` of the same
+    sweep) is reported as skipped, never started, and has no outcome here.
     """
     busy = [spec for spec in specs if RunFolder(spec.folder).claimed_elsewhere()]
     for spec in busy:
@@ -66,7 +69,7 @@ def execute(specs: Sequence[RunSpec], launcher: Launcher, folder: Path, name: st
     for spec in specs:
         RunFolder(spec.folder).describe(spec.as_dict() | {"command_line": spec.command_line})
     if launcher.cluster == "slurm":
-        jobs = _submit(executor, specs)
+        jobs = _submit(executor, specs, job)
         for spec, job in zip(specs, jobs):
             RunFolder(spec.folder).mark_submitted(str(job.job_id), [str(job.paths.stdout), str(job.paths.stderr)])
         report(f"Submitted {len(jobs)} runs as SLURM job(s) {', '.join(sorted({str(job.job_id).split('_')[0] for job in jobs}))}.")
@@ -75,7 +78,7 @@ def execute(specs: Sequence[RunSpec], launcher: Launcher, folder: Path, name: st
     outcomes: list[dict[str, Any]] = []
     for start in range(0, len(specs), size):
         chunk = specs[start : start + size]
-        outcomes += _wait(list(zip(chunk, _submit(executor, chunk))), report, offset=start, total=len(specs))
+        outcomes += _wait(list(zip(chunk, _submit(executor, chunk, job))), report, offset=start, total=len(specs))
     return outcomes
 
 

@@ -98,12 +98,18 @@ def claims(sweep: Sweep, report: Report = print) -> list[dict]:
 
 
 def run(sweep: Sweep, report: Report = print) -> tuple[dict[str, dict], Outputs]:
-    """Execute every run that is pending or failed (finished ones are skipped), then collect.
+    """Execute every run that is pending or failed (finished ones are skipped), then collect. A sweep with a ``search:``
+    block runs the search first when its results are missing, and every run gets its label's chosen settings.
 
     Returns the outcomes of the runs executed now (by name) and the collected outputs.
     """
     from .launch import execute  # submitit: only when running
 
+    if sweep.search is not None and sweep.search.chosen(Path.cwd() / sweep.output, sweep.budget) is None:
+        from .search import run_search  # optuna: only when searching
+
+        report(f"{sweep.name}: searching first ({sweep.search.trials} trials per {sweep.search.shown}); the runs take the chosen settings.")
+        run_search(sweep, report)
     specs = expand(sweep)
     found = states(specs)
     todo = [spec for spec in specs if found[spec.name].state in RERUN]

@@ -20,7 +20,30 @@ launcher: {cluster: local}          # see Launcher
 report: {metric: ua}                # see Report
 claims: []                          # what the sweep sets out to show, tested on its runs: see experiments/claims.py
 anchors: {}                         # ignored: a place for YAML anchors (&name) used further down
+budget:                             # the selection budget, the same for every run (and every search trial)
+  max_epochs: 30                    #   --trainer.max_epochs of every run
+  patience: 5                       #   early stopping on val/ua (mode max) after 5 epochs without a better one; null: none
+search:                             # an Optuna search per label of one axis, run before the grid (python -m ... search)
+  per: model                        #   the axis whose labels each get their own search, with the same trials
+  trials: 6                         #   trials per label (complete, pruned or failed: each counts)
+  at: {shots: k0}                   #   the point of the other axes where trials run (default: each axis's first label)
+  seeds: [0]                        #   seed_everything of each trial's runs (default: the `at` point's); the objective
+                                    #   is the mean over them of each run's best val/ua on its validation speakers
+  space:                            #   dotted CLI keys: a range {low, high, log, step} (ints if low and high are) or
+    model.lr_head: {low: 1.0e-4, high: 1.0e-2, log: true}    # a list of choices; `only`: the labels it applies to
+    model.lr_backbone: {low: 1.0e-4, high: 3.0e-3, log: true, only: [cnn_lstm]}
+    model.head_hidden: [64, 256]
+  seed: 0                           #   the TPE sampler's seed (default 0)
+  startup: 3                        #   random trials before TPE models the space (default: half the trials)
+  pruning: {startup: 2, warmup: 5}  #   median pruning after 2 finished trials and 5 epochs of a trial (default warmup:
+                                    #   the patience); false: none (required with several seeds)
+  storage: sqlite                   #   sweeps/<name>/search/<label>.db; journal: <label>.jsonl (shared cluster disks)
 ```
+
+With a budget, no label (nor `overrides`) may set a budget key (trainer.max_epochs, min_epochs, max_steps, min_steps,
+max_time, callbacks); with a search, none may set a searched key. Trials are fits with ``--test_after_fit false``: no test
+metric takes part in selection. Outputs: ``search/chosen.json`` and ``search/search.md``; ``run`` searches first when they
+are missing, then every run takes its label's chosen settings (``plan`` shows them, or "to be searched").
 """
 
 from __future__ import annotations
@@ -29,15 +52,21 @@ import importlib.resources
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .claims import ClaimError, parse_claims
 
+if TYPE_CHECKING:
+    from .budget import Budget, Search
+
 COMMANDS = ("fit", "test")
 CLUSTERS = ("local", "slurm", "debug")
-TOP_LEVEL = {"name", "output", "command", "configs", "overrides", "grid", "zip", "names", "labels", "launcher", "report", "anchors", "claims"}
+TOP_LEVEL = {
+    "name", "output", "command", "configs", "overrides", "grid", "zip", "names", "labels",
+    "launcher", "report", "anchors", "claims", "budget", "search",
+}  # fmt: skip
 
 
 class SweepError(ValueError):
@@ -111,6 +140,8 @@ class Sweep:
     report: Report
     claims: list[Any] = field(default_factory=list)  # experiments.claims.Claim
     labels: dict[str, dict[str, str]] = field(default_factory=dict)  # axis name -> grid label -> display name
+    budget: Budget | None = None  # the same max_epochs and early stopping for every run (see budget.py)
+    search: Search | None = None  # an Optuna search per label of one axis, run before the grid (see search.py)
 
     @property
     def axes(self) -> list[Axis]:
@@ -266,7 +297,7 @@ def load_sweep(path: str | Path, output: str | Path | None = None) -> Sweep:
     name = str(raw.get("name") or path.stem)
     blocks = _blocks(raw, path)
     names = {str(k): str(v) for k, v in _mapping(raw.get("names"), "names", path).items()}
-    return Sweep(
+    sweep = Sweep(
         path=path,
         name=name,
         output=Path(output if output is not None else raw.get("output") or Path("sweeps") / name),
@@ -280,3 +311,9 @@ def load_sweep(path: str | Path, output: str | Path | None = None) -> Sweep:
         claims=_claims(raw.get("claims"), path),
         labels=_labels(raw.get("labels"), blocks, names, path),
     )
+    from .budget import check_budget_keys, parse_budget, parse_search
+
+    sweep.budget = parse_budget(raw.get("budget"), path)
+    sweep.search = parse_search(raw.get("search"), path, sweep.blocks, sweep.names, sweep.budget, command)
+    check_budget_keys(path, sweep.overrides, sweep.axes, sweep.budget, sweep.search)
+    return sweep

@@ -113,7 +113,7 @@ def test_shipped_sweeps_expand_to_their_study_sizes(tmp_path):
         "fewshot": 105,
         "noise": 21,
         "pretrained": 36,
-        "real_urdu": 36,
+        "real_urdu": 60,
         "real_crosslingual": 48,
         "real_finetune": 3,
     }

@@ -84,7 +84,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """real_urdu (36 runs, README numbers) with a failed run, a pending run, claims and a search's choices; reported by the CLI."""
+    """real_urdu (60 runs, README numbers) with a failed run, a pending run, claims and a search's choices; reported by the CLI."""
     folder = tmp_path_factory.mktemp("study")
     sweep = real_urdu_like(folder / "real_urdu", failed={FAILED}, pending={PENDING}, sweep_file=labelled_copy("real_urdu", folder))
     write_claims(sweep, [{"metric": "ua", "group": "target", "seeds": 3, "units": 240, **claim} for claim in CLAIMS])
@@ -111,7 +111,7 @@ def test_the_report_is_one_self_contained_page_with_every_figure_inline(study):
 
 
 def test_failed_and_missing_runs_are_named_with_their_logs(study):
-    assert "34 of 36 runs finished" in study.html and "2 of 36 runs are not in the figures and tables (1 failed, 1 pending)" in study.html
+    assert "58 of 60 runs finished" in study.html and "2 of 60 runs are not in the figures and tables (1 failed, 1 pending)" in study.html
     missing = {row[0]: row for row in study.page.tables["missing"] if row}
     assert set(missing) == {FAILED, PENDING}
     assert missing[FAILED][1] == "failed" and "RuntimeError: CUDA out of memory" in missing[FAILED][2] and missing[FAILED][3] == "log"
@@ -119,7 +119,7 @@ def test_failed_and_missing_runs_are_named_with_their_logs(study):
     log = f'href="runs/{FAILED}/run.log"'
     assert log in study.html and "Traceback" in (study.folder / "runs" / FAILED / "run.log").read_text()
     runs = {row[0]: row for row in study.page.tables["run-table"] if row}
-    assert len(runs) == 36 and runs[FAILED][1] == "failed" and runs["model=whisper_base,shots=k0,seed_everything=0"][2] == "Whisper base"
+    assert len(runs) == 60 and runs[FAILED][1] == "failed" and runs["model=whisper_base,shots=k0,seed_everything=0"][2] == "Whisper base"
     assert "python -m ser_lightning fit --config study/public_copies.yaml" in study.html  # every command line
 
 
@@ -137,7 +137,7 @@ def test_results_tables_carry_their_intervals_and_the_search_its_choices(study):
     results = [row for row in study.page.tables["results"] if row]
     assert len(results) == 12 and results[0][:2] == ["CNN-LSTM", "k0"]  # 4 models x 3 k, in the sweep's order
     assert all(re.fullmatch(r"0\.\d{3} ± 0\.\d{3} \(\d\)", cell) for row in results for cell in row[2:])
-    assert results[2][-1].endswith("(2)")  # the failed run's cell averages the 2 others, and says so
+    assert results[2][-1].endswith("(4)")  # the failed run's cell averages the 4 other seeds, and says so
     noise = [row for row in study.page.tables["noise"] if row]
     assert len(noise) == 8 and noise[0][:2] == ["CNN-LSTM", "target (unseen)"]
     chosen = [row for row in study.page.tables["chosen"] if row]

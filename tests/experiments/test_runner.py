@@ -51,7 +51,7 @@ def test_a_failed_run_is_reported_and_the_others_finish_then_finished_runs_are_s
     results = json.loads(done.results.read_text())
     assert results["study"]["train"] == "en+de+it" and results["groups"]["target"]["n"] == 24
     assert "--checkpoint.dirpath" in done.read("run")["args"] and (done.root / "checkpoints" / "last.ckpt").is_file()
-    assert outputs.runs == 2 and outputs.csv.is_file() and [p.name for p in outputs.plots] == ["heatmap.png", "recall.png"]
+    assert outputs.runs == 2 and outputs.csv.is_file() and [p.name for p in outputs.plots] == ["heatmap.png", "recall.png", "confusion.png"]
     table = outputs.markdown.read_text()
     assert "| en+de+it |" in table and table.count("(2) |") == 6  # mean ± std over the 2 finished variants, 6 groups
 
