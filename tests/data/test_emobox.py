@@ -7,11 +7,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ser_lightning.data import EmoBoxFolds, EmoDB, SERDataModule, emobox_folds
 from ser_lightning.data.emobox import emobox_word
 from ser_lightning.data.labels import build_label_space
 from ser_lightning.data.manifest import ManifestError
+from ser_lightning.data.protocols import PROTOCOLS
 
 from .corpora.trees import wav
 
@@ -184,3 +186,40 @@ def test_the_datamodule_serves_the_fold_with_native_classes_and_records_the_matc
     module.setup("fit")
     assert module.label_names == ["angry", "boredom", "disgust", "fear", "happy", "neutral", "sad"]  # EMO-DB's seven, as EmoBox uses
     assert len(module.datasets["test"]) == 10 and module.summary["emobox"]["test_speakers_in_training"] == 2
+
+
+def printed_config(capsys, args: list[str]) -> dict:
+    from ser_lightning.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *args, "--print_config"])
+    assert exit_info.value.code in (0, None)
+    return yaml.safe_load(capsys.readouterr().out)
+
+
+def test_the_shipped_sweeps_run_every_published_fold_and_every_speaker_independent_fold(tmp_path, capsys):
+    from ser_lightning.experiments.grid import expand
+    from ser_lightning.experiments.sweep import load_sweep
+
+    published = {"emodb": [1, 2, 3, 4, 5], "emovo": [1, 2, 3, 4, 5, 6], "urdu": [1], "ravdess": [1, 2, 3, 4, 5, 6]}  # EmoBox's data/ folders
+    runs = {name: expand(load_sweep(name), cwd=tmp_path) for name in ("emobox_probes", "emobox_speaker_independent")}
+    for name, specs in runs.items():
+        assert {spec.point["model"] for spec in specs} == {"whisper_base", "whisper_tiny_en"} and load_sweep(name).report.replicates == ["fold"]
+    emobox_points = {spec.point["fold"] for spec in runs["emobox_probes"]}
+    assert emobox_points == {f"{corpus}-{fold}" for corpus, folds in published.items() for fold in folds}
+    independent = {spec.point["fold"] for spec in runs["emobox_speaker_independent"]}
+    assert independent == {f"{corpus}-{fold}" for corpus in published for fold in range(PROTOCOLS[corpus].folds)}
+
+    emobox_run = next(s for s in runs["emobox_probes"] if s.point == {"model": "whisper_base", "fold": "emovo-4"})
+    config = printed_config(capsys, emobox_run.args[1:])
+    plan = config["data"]["init_args"]["plan"]
+    assert plan["class_path"] == "ser_lightning.data.EmoBoxFolds" and plan["init_args"]["fold"] == 4
+    assert plan["init_args"]["corpus"]["class_path"] == "ser_lightning.data.EMOVO" and config["data"]["init_args"]["label_space"] == "native"
+    assert config["model"]["backbone"]["init_args"]["name_or_path"] == "pypi:base" and config["feature_cache"]["enabled"] is True
+
+    independent_run = next(s for s in runs["emobox_speaker_independent"] if s.point == {"model": "whisper_tiny_en", "fold": "urdu-3"})
+    config = printed_config(capsys, independent_run.args[1:])
+    plan = config["data"]["init_args"]["plan"]
+    assert plan["class_path"] == "ser_lightning.data.CorpusFolds" and plan["init_args"]["fold"] == 3 and "partitions" not in plan["init_args"]
+    assert plan["init_args"]["corpus"]["class_path"] == "ser_lightning.data.URDU" and config["data"]["init_args"]["label_space"] == "native"
+    assert config["model"]["backbone"]["init_args"]["name_or_path"] == "pypi:tiny.en"
