@@ -116,21 +116,25 @@ def read_partition(path: Path, name: str) -> list[tuple[str, str | None]]:
     return entries
 
 
-def _by_stem(population: Sequence[Utterance], corpus: Corpus) -> tuple[dict[str, Utterance], dict[str, Utterance]]:
-    """Local utterances by file stem, and by lower-case stem where that is unambiguous; two files of one stem are an error."""
+def _by_stem(population: Sequence[Utterance]) -> tuple[dict[str, list[Utterance]], dict[str, list[Utterance]]]:
+    """Local utterances by file stem, and by lower-case stem (EmoBox keys name files by stem)."""
     exact: dict[str, list[Utterance]] = defaultdict(list)
+    lower: dict[str, list[Utterance]] = defaultdict(list)
     for utt in population:
         exact[Path(utt.path).stem].append(utt)
-    twice = next((utts for utts in exact.values() if len(utts) > 1), None)
-    if twice:
+        lower[Path(utt.path).stem.lower()].append(utt)
+    return exact, lower
+
+
+def _match(path: Path, stem: str, exact: dict[str, list[Utterance]], lower: dict[str, list[Utterance]], corpus: Corpus) -> Utterance | None:
+    """The local utterance of a listed stem (exact, else case-insensitive), None when absent; two local files of that stem are an error."""
+    found = exact.get(stem) or lower.get(stem.lower()) or []
+    if len(found) > 1:
         raise ManifestError(
-            f"{corpus!r} has two files named {Path(twice[0].path).stem} ({twice[0].path}, {twice[1].path}); "
+            f"{path} lists {stem}, and {corpus!r} has {len(found)} files of that name ({found[0].path}, {found[1].path}); "
             "EmoBox names files by stem: remove the copy."
         )
-    lower: dict[str, list[Utterance]] = defaultdict(list)
-    for stem, utts in exact.items():
-        lower[stem.lower()].extend(utts)
-    return {stem: utts[0] for stem, utts in exact.items()}, {stem: utts[0] for stem, utts in lower.items() if len(utts) == 1}
+    return found[0] if found else None
 
 
 def carve_validation(train: Sequence[Utterance], fraction: float, unit: ValidationUnit, seed: str) -> tuple[list[Utterance], list[Utterance]]:
@@ -216,12 +220,15 @@ class EmoBoxFolds(SplitPlan):
         files = self.files()
         corpus = self.corpus
         population = [u for u in corpus.parse() if not corpus.languages or u.language in corpus.languages]  # matching ignores the label space
-        exact, lower = _by_stem(population, corpus)
+        exact, lower = _by_stem(population)
         listed: dict[str, list[Utterance]] = {}
         disagreements: list[str] = []
         for part, path in files.items():
             entries = read_partition(path, self.name)
-            found = [exact.get(stem) or lower.get(stem.lower()) for stem, _ in entries]
+            repeated = next((stem for stem, count in Counter(stem.lower() for stem, _ in entries).items() if count > 1), None)
+            if repeated:
+                raise ManifestError(f"{path} lists {repeated} twice; use EmoBox's partition files as published.")
+            found = [_match(path, stem, exact, lower, corpus) for stem, _ in entries]
             missing = [stem for (stem, _), utt in zip(entries, found) if utt is None]
             if missing:
                 raise ManifestError(
@@ -239,6 +246,9 @@ class EmoBoxFolds(SplitPlan):
 
         loaded = {os.path.abspath(u.path): u for u in load([corpus])}
         parts = {part: [loaded[p] for p in (os.path.abspath(u.path) for u in utts) if p in loaded] for part, utts in listed.items()}
+        if not parts["train"] or not parts["test"]:
+            empty = files["train"] if not parts["train"] else files["test"]
+            raise ManifestError(f"None of the files {empty} lists is left in the label space (or as sound audio); choose label_space: native.")
         train, val = carve_validation(parts["train"], self.val_fraction, self.val_by, f"{seed}:{self.name}:{self.fold}")
         split = as_source(Split(train=train, val=val, test=parts["test"]))
         left_out = sum(len(listed[part]) - len(parts[part]) for part in PARTS)

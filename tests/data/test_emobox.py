@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ser_lightning.data import EmoBoxFolds, EmoDB, SERDataModule, emobox_folds
+from ser_lightning.data import EmoBoxFolds, EmoDB, ManifestCorpus, SERDataModule, emobox_folds
 from ser_lightning.data.emobox import emobox_word
 from ser_lightning.data.labels import build_label_space
 from ser_lightning.data.manifest import ManifestError
@@ -223,3 +223,23 @@ def test_the_shipped_sweeps_run_every_published_fold_and_every_speaker_independe
     assert plan["class_path"] == "ser_lightning.data.CorpusFolds" and plan["init_args"]["fold"] == 3 and "partitions" not in plan["init_args"]
     assert plan["init_args"]["corpus"]["class_path"] == "ser_lightning.data.URDU" and config["data"]["init_args"]["label_space"] == "native"
     assert config["model"]["backbone"]["init_args"]["name_or_path"] == "pypi:tiny.en"
+
+
+def test_a_file_listed_twice_or_two_local_files_of_one_listed_name_are_refused(emobox):
+    root, data, folds = emobox
+    write_partition(data / "emodb" / "fold_2" / "emodb_test_fold_2.jsonl", folds[2]["test"] + folds[2]["test"][:1])
+    with pytest.raises(ManifestError, match=r"emodb_test_fold_2\.jsonl lists 10a01wa twice"):
+        EmoBoxFolds(EmoDB(str(root)), partitions=str(data), fold=2).split(loader(), seed=0)
+    records = [{"path": f"wav/{s}.wav", "label": "angry", "speaker": s[:2], "language": "de", "corpus": "emodb"} for s in ("08a02Wa", "09a02Wa")]
+    records.append(records[0] | {"path": "copy/08a02Wa.wav"})
+    wav(root / "copy" / "08a02Wa.wav", 16000)
+    manifest = root / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"emodb_train_fold_2\.jsonl lists 08a02Wa, and .* has 2 files of that name .*remove the copy"):
+        EmoBoxFolds(ManifestCorpus(str(manifest)), partitions=str(data), fold=2, name="emodb").split(lambda corpora: [], seed=0)
+
+
+def test_a_fold_left_empty_by_the_label_space_is_refused_naming_the_list(emobox):
+    root, data, _ = emobox
+    with pytest.raises(ManifestError, match=r"None of the files .*emodb_train_fold_1\.jsonl lists is left in the label space .*label_space: native"):
+        EmoBoxFolds(EmoDB(str(root)), partitions=str(data), fold=1).split(lambda corpora: [], seed=0)
