@@ -34,6 +34,7 @@ from .corpus_datamodules import (
 )
 from .crosslingual import CrossCorpusDataModule, CrossLingualDataModule
 from .datamodule import SERDataModule
+from .emobox import EmoBoxFolds, emobox_folds
 from .files import AudioFiles
 from .labels import CATEGORICAL4, LabelSpace, build_label_space
 from .manifest import ManifestError, Utterance, read_manifest, write_manifest
@@ -57,6 +58,7 @@ __all__ = [
     "EMOVODataModule",
     "ESD",
     "ESDDataModule",
+    "EmoBoxFolds",
     "EmoDB",
     "EmoDBDataModule",
     "IEMOCAP",
@@ -83,6 +85,7 @@ __all__ = [
     "URDUDataModule",
     "Utterance",
     "build_label_space",
+    "emobox_folds",
     "get_corpus",
     "read_manifest",
     "write_manifest",

@@ -116,6 +116,8 @@ def test_shipped_sweeps_expand_to_their_study_sizes(tmp_path):
         "real_urdu": 60,
         "real_crosslingual": 48,
         "real_finetune": 3,
+        "emobox_probes": 36,
+        "emobox_speaker_independent": 54,
     }
     assert load_sweep("demo_fewshot").launcher.cluster == "local" and load_sweep("crosslingual").launcher.cluster == "slurm"
 
