@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -213,13 +213,20 @@ class AudioFiles(LightningDataModule):
             return
         paths = find_audio_files(self.files, self.extensions)
         if self.segment == "fixed":
-            windows = [window for path in paths for window in windows_of(path, self.window_seconds, self.hop_seconds)]
+            cut = [windows_of(path, self.window_seconds, self.hop_seconds) for path in self._progress(paths, "Reading headers")]
+            windows = [window for file_windows in cut for window in file_windows]
             self.dataset = WindowDataset(windows, self.sample_rate)
             rank_zero_info(f"Predicting {len(paths)} files ({len(windows)} windows).")
         else:
-            for path in paths:
+            for path in self._progress(paths, "Reading headers"):
                 probe(path)
         self.paths = paths
+
+    def _progress(self, paths: Sequence[str], description: str) -> Iterable[str]:
+        """``paths`` with a progress bar (shown after a second) while the trainer shows one."""
+        trainer = self.trainer
+        show = trainer is not None and trainer.progress_bar_callback is not None and trainer.is_global_zero
+        return tqdm(paths, desc=description, unit="file", disable=not show, delay=1.0, leave=False, dynamic_ncols=True)
 
     def input_paths(self) -> list[str]:
         """Every file this DataModule reads: the audio files found and the list files named in ``files`` (after ``setup``)."""
@@ -228,10 +235,8 @@ class AudioFiles(LightningDataModule):
 
     def _speech_windows(self, paths: Sequence[str]) -> list[Window]:
         """The segments of speech of every file, fitted to the window; files without speech are named in one warning."""
-        trainer = self.trainer
-        show = trainer is not None and trainer.progress_bar_callback is not None and trainer.is_global_zero
         windows, silent = [], []
-        for path in tqdm(paths, desc="Finding speech (VAD)", unit="file", disable=not show, delay=1.0, leave=False, dynamic_ncols=True):
+        for path in self._progress(paths, "Finding speech (VAD)"):
             wave, rate = decode(path)
             spans = fit_to_window(self.detector.find(wave.mean(axis=1), rate), self.window_seconds)
             windows += [Window(path, int(round(start * rate)), int(round(end * rate)), rate) for start, end in spans]
