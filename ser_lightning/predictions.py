@@ -157,8 +157,8 @@ class PredictionWriter(BasePredictionWriter):
             ``<output>_segments.<suffix>`` beside the output.
         timeline: also draw the class probabilities over time, the segments and their predicted labels, one
             panel per file, into this picture (``.png``, ``.svg`` or ``.pdf``).
-        timeline_files: the most files the timeline draws (the first ones by path); the rest are named in a
-            line under the last panel.
+        timeline_files: the most files the timeline draws (the first ones by path); a line at its top says
+            how many files there were.
     """
 
     def __init__(self, output: str | None = None, windows_output: str | None = None, timeline: str | None = None, timeline_files: int = 8) -> None:

@@ -1,5 +1,6 @@
 """Emotion over time as a picture (``predict --predictions.timeline out.png``): per file, the class probabilities of
-every window or segment of speech as steps over time, and a strip of the predicted labels; gaps are silence.
+every window or segment of speech as a stacked column as wide as it lasts, and a strip of the predicted labels below;
+gaps are silence (no segment).
 
 Drawn with matplotlib's Agg canvas (no pyplot, no display). Overlapping fixed windows share their overlap at its middle,
 so the strip shows one label at every moment; the x axis reads minutes:seconds, so a 10-minute file stays legible.
@@ -7,6 +8,7 @@ so the strip shows one label at every moment; the x axis reads minutes:seconds, 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,11 +17,12 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 Row = tuple[str, float, float | None, list[float]]
 PANEL_WIDTH = 14.0  # inches
 PANEL_HEIGHT = 2.4
+DPI = 110
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 EMOTION_COLOURS = {"angry": "#d62728", "happy": "#ff7f0e", "neutral": "#7f7f7f", "sad": "#1f77b4", "fear": "#9467bd", "disgust": "#2ca02c"}
 
@@ -43,53 +46,49 @@ def _clock(seconds: float, _: object = None) -> str:
     return f"{int(minutes)}:{int(round(rest)):02d}" if abs(rest - round(rest)) < 0.05 else f"{int(minutes)}:{rest:04.1f}"
 
 
-def _steps(owned: Sequence[tuple[float, float]], values: np.ndarray) -> tuple[list[float], list[float]]:
-    """x, y of a step line over the owned spans, broken (NaN) across silences between them."""
-    xs: list[float] = []
-    ys: list[float] = []
-    for i, ((start, end), value) in enumerate(zip(owned, values)):
-        if i > 0 and start - owned[i - 1][1] > 1e-6:
-            xs.append(np.nan)
-            ys.append(np.nan)
-        xs += [start, end]
-        ys += [float(value), float(value)]
-    return xs, ys
+def _tick_step(length: float, most: int = 14) -> float:
+    """Seconds between ticks: the smallest round step that gives at most ``most`` ticks."""
+    steps = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+    return next((step for step in steps if length / step <= most), steps[-1] * math.ceil(length / steps[-1] / most))
 
 
-def _panel(axes: tuple, path: str, rows: Sequence[Row], label_names: Sequence[str], colours: Sequence) -> None:
+def _panel(axes: tuple, path: str, rows: Sequence[Row], label_names: Sequence[str], colours: Sequence[str]) -> None:
     curve, strip = axes
     rows = sorted(rows, key=lambda row: row[1])
     spans = [(start, end if end is not None else start + 1.0) for _, start, end, _ in rows]
     owned = own_spans(spans)
+    lefts = np.array([start for start, _ in owned])
+    widths = np.array([end - start for start, end in owned])
     probs = np.array([row[3] for row in rows], dtype=float)
     labels = probs.argmax(1)
-    for k, name in enumerate(label_names):
-        xs, ys = _steps(owned, probs[:, k])
-        curve.plot(xs, ys, color=colours[k], linewidth=1.4, label=name)
-    length = spans[-1][1]
-    speech = sum(end - start for start, end in owned)
-    shares = np.bincount(labels, weights=[end - start for start, end in owned], minlength=len(label_names)) / max(speech, 1e-9)
+    bottom = np.zeros(len(rows))
+    for k in range(len(label_names)):  # each segment a column of its class probabilities, stacked
+        curve.bar(lefts, probs[:, k], width=widths, bottom=bottom, align="edge", color=colours[k], linewidth=0)
+        bottom += probs[:, k]
+    length = max(end for _, end in spans)
+    speech = float(widths.sum())
+    shares = np.bincount(labels, weights=widths, minlength=len(label_names)) / max(speech, 1e-9)
     top = int(shares.argmax())
+    count = f"{len(rows)} segment{'s' if len(rows) != 1 else ''}"
     curve.set_title(
-        f"{Path(path).name}   {_clock(length)} long, {len(rows)} {'segments' if len(rows) != 1 else 'segment'} covering "
-        f"{speech / max(length, 1e-9):.0%} of it; {label_names[top]} for {shares[top]:.0%} of that",
+        f"{Path(path).name}: {_clock(round(length))} long, {count} predicted ({speech / max(length, 1e-9):.0%} of the time); "
+        f"{label_names[top]} for {shares[top]:.0%} of it",
         loc="left",
         fontsize=10,
     )
-    curve.set_ylim(-0.02, 1.02)
+    curve.set_ylim(0, 1)
     curve.set_yticks([0, 0.5, 1])
-    curve.set_ylabel("probability", fontsize=9)
-    curve.grid(axis="y", alpha=0.3)
-    bars = [(start, end - start) for start, end in owned]
-    strip.broken_barh(bars, (0, 1), facecolors=[colours[k] for k in labels], edgecolor="white", linewidth=0.3)
-    for (start, end), k in zip(owned, labels):
-        if end - start > 0.035 * length:  # room for its name
-            strip.text((start + end) / 2, 0.5, label_names[k], ha="center", va="center", fontsize=8, color="white", fontweight="bold")
+    curve.set_ylabel("class\nprobabilities", fontsize=9)
+    strip.broken_barh(list(zip(lefts, widths)), (0, 1), facecolors=[colours[k] for k in labels], linewidth=0)
+    seconds_per_pixel = length / (0.92 * PANEL_WIDTH * DPI)  # the axes take about 92% of the figure's width
+    for left, width, k in zip(lefts, widths, labels):
+        if width / seconds_per_pixel > 7 * len(label_names[k]) + 6:  # room for its name (8-point bold: about 7 px a letter)
+            strip.text(left + width / 2, 0.5, label_names[k], ha="center", va="center", fontsize=8, color="white", fontweight="bold")
     strip.set_yticks([])
     strip.set_ylim(0, 1)
     strip.set_ylabel("label", fontsize=9, rotation=0, ha="right", va="center")
     strip.set_xlim(0, length)
-    strip.xaxis.set_major_locator(MaxNLocator(nbins=16, steps=[1, 2, 3, 5, 6, 10]))
+    strip.xaxis.set_major_locator(MultipleLocator(_tick_step(length)))
     strip.xaxis.set_major_formatter(FuncFormatter(_clock))
     strip.set_xlabel("time (min:s)", fontsize=9)
 
@@ -112,10 +111,11 @@ def draw_timeline(rows: Sequence[Row], label_names: Sequence[str], path: Path, m
     handles = [Patch(color=colours[k], label=name) for k, name in enumerate(label_names)]
     figure.legend(handles=handles, loc="outside upper center", ncols=len(label_names), frameon=False, fontsize=10)
     if len(files) > len(shown):
-        figure.text(0.01, 0.0, f"{len(files) - len(shown)} more file(s) not drawn (timeline_files={max_files}).", fontsize=9)
+        note = f"{len(files)} files: the first {len(shown)} drawn (timeline_files={max_files})"
+        figure.text(0.005, 0.995, note, ha="left", va="top", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=DPI)
     return len(shown)
 
 
