@@ -46,6 +46,7 @@ def test_a_shorter_window_cuts_long_segments_into_equal_parts_that_fit(recording
     assert fit_to_window([(0.0, 2.0)], 1.0) == [(0.0, 1.0), (1.0, 2.0)] and fit_to_window([(0.0, 9.0)], None) == [(0.0, 9.0)]
 
 
+@pytest.mark.filterwarnings("ignore:path is deprecated:DeprecationWarning")  # inside silero_vad's loader
 def test_the_sequence_model_finds_what_the_streaming_onnx_model_finds(recording):
     import silero_vad
 
