@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,8 +41,10 @@ def rss() -> int:
 
 
 def peak_rss() -> int:
-    """Peak resident bytes of this process so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident bytes of this process so far: VmHWM (``ru_maxrss`` is kept across exec, so a child started by a
+    bigger parent would report the parent's peak)."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmHWM:"))
 
 
 def child(manifest: str, batches: int, threads: int) -> None:

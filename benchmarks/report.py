@@ -40,13 +40,15 @@ def figure(name: str, value: float, unit: str, goal: str = "", passed: bool | No
     return {"name": name, "value": float(value), "unit": unit, "goal": goal, "passed": passed, "verdict": VERDICTS[passed], "detail": detail}
 
 
-def judged(name: str, values: Sequence[float], unit: str, goal: str, meets: Callable[[float], bool], detail: str = "") -> Figure:
+def judged(name: str, values: Sequence[float], unit: str, goal: str = "", meets: Callable[[float], bool] | None = None, detail: str = "") -> Figure:
     """A figure measured in repeats: the median of ``values`` with its spread; ``pass`` when every repeat meets the goal,
-    ``FAIL`` when none does, ``within noise`` (passed None) when the goal lies inside the spread."""
+    ``FAIL`` when none does, ``within noise`` (passed None) when the goal lies inside the spread; ``-`` without a goal."""
     if not values:
         raise ValueError(f"{name}: no repeats to judge.")
-    hits = [bool(meets(value)) for value in values]
-    passed = True if all(hits) else False if not any(hits) else None
+    if (meets is None) != (not goal):
+        raise ValueError(f"{name}: a goal needs its test (meets), and a test its goal.")
+    hits = [bool(meets(value)) for value in values] if meets is not None else []
+    passed = None if not hits else True if all(hits) else False if not any(hits) else None
     low, high = min(values), max(values)
     text = f"median of {len(values)} repeats, min {low:.4g}, max {high:.4g}"
     return {
@@ -55,7 +57,7 @@ def judged(name: str, values: Sequence[float], unit: str, goal: str, meets: Call
         "unit": unit,
         "goal": goal,
         "passed": passed,
-        "verdict": VERDICTS[passed] if passed is not None else WITHIN_NOISE,
+        "verdict": VERDICTS[passed] if passed is not None or not goal else WITHIN_NOISE,
         "detail": f"{text}; {detail}" if detail else text,
         "low": float(low),
         "high": float(high),

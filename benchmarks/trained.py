@@ -33,7 +33,7 @@ class Trained:
     label_names: list[str]
 
 
-def demo_config(path: Path, corpus: Path, spec: dict, epochs: int) -> Path:
+def demo_config(path: Path, corpus: Path, spec: dict, epochs: int, augment: bool = False) -> Path:
     """The demo task (train en/de/it, validate and test one held-out speaker each, test all of Urdu) on ``corpus``."""
     corpus_args = {"root": str(corpus), **{key: spec[key] for key in ("speakers_per_language", "sentences_per_language")}}
     source = {"class_path": "ser_lightning.data.SyntheticCorpus", "init_args": {**corpus_args, "languages": ["en", "de", "it"]}}
@@ -48,6 +48,9 @@ def demo_config(path: Path, corpus: Path, spec: dict, epochs: int) -> Path:
         },
         "test_after_fit": False,
     }
+    if augment:  # the demo's: white noise at 5-30 dB SNR on half the training utterances (a probe's cached features are of clean audio)
+        noise = {"class_path": "audiomentations.AddGaussianSNR", "init_args": {"min_snr_db": 5.0, "max_snr_db": 30.0, "p": 0.5}}
+        config["data"]["init_args"]["train_augment"] = [noise]
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
@@ -67,7 +70,7 @@ def fit_demo(folder: Path, model: str = "cnnlstm", epochs: int = 6, spec: dict |
     corpus = folder / "corpus"
     if not (corpus / "manifest.jsonl").is_file():
         synthesize_corpus(corpus, SynthesisSpec(**spec))
-    config = demo_config(folder / "task.yaml", corpus, spec, epochs)
+    config = demo_config(folder / f"{model}.yaml", corpus, spec, epochs, augment=model == "cnnlstm")
     probe = ["--config", str(PROBES[model])] if model in PROBES else []
     if model not in PROBES and model != "cnnlstm":
         raise ValueError(f"model must be cnnlstm, {' or '.join(PROBES)}; got {model!r}.")
@@ -91,3 +94,26 @@ def fit_demo(folder: Path, model: str = "cnnlstm", epochs: int = 6, spec: dict |
     done = {"epochs": epochs, "spec": spec, "checkpoint": trained.checkpoint, "held_out": str(held_out), "label_names": trained.label_names}
     record.write_text(json.dumps(done), encoding="utf-8")
     return trained
+
+
+def from_run(config: Path, checkpoint: str, workdir: Path) -> Trained:
+    """A model fitted earlier by the CLI: its checkpoint and the held-out utterances of its run's split, rebuilt from the
+    run's ``config.yaml`` (relative paths in it are taken from ``workdir``, where that run was started)."""
+    from jsonargparse import ArgumentParser
+    from lightning.pytorch import LightningDataModule
+
+    saved = yaml.safe_load(config.read_text(encoding="utf-8"))
+    init = saved["data"].setdefault("init_args", {})
+    if init.get("seed") is None and isinstance(saved.get("seed_everything"), int):  # the data seed followed seed_everything
+        init["seed"] = saved["seed_everything"]
+    parser = ArgumentParser()
+    parser.add_subclass_arguments(LightningDataModule, "data")
+    previous = Path.cwd()
+    os.chdir(workdir)
+    try:
+        data = parser.instantiate_classes(parser.parse_object({"data": saved["data"]})).data
+        data.setup("test")
+    finally:
+        os.chdir(previous)
+    held_out = [u.with_(path=str((workdir / u.path).resolve())) for u in data.split.test]
+    return Trained(str(checkpoint), held_out, list(data.label_names))
