@@ -146,15 +146,21 @@ def main() -> None:
     parser.add_argument("--per-recording", type=int, default=30, help="utterances per recording")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--folder", type=Path, help="keep the corpus, model and recordings here (default: a temporary folder)")
+    parser.add_argument("--run", nargs=3, metavar=("CONFIG_YAML", "CKPT", "WORKDIR"), help="use this earlier CNN-LSTM fit instead of a new one")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from trained import fit_demo
+    from trained import fit_demo, from_run
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.folder or Path(tmp)
-        trained = fit_demo(folder / "fit", "cnnlstm", epochs=args.epochs)
+        if args.run:
+            trained = from_run(Path(args.run[0]), args.run[1], Path(args.run[2]))
+            which = f"CNN-LSTM {Path(args.run[1]).name} of an earlier fit"
+        else:
+            trained = fit_demo(folder / "fit", "cnnlstm", epochs=args.epochs)
+            which = f"CNN-LSTM fitted {args.epochs} epochs on the demo corpus"
         results = measure(trained.checkpoint, trained.held_out, folder / "recordings", args.snr, args.recordings, args.per_recording)
-    print(markdown_table(as_figures(results, f"CNN-LSTM fitted {args.epochs} epochs on the demo corpus, recordings of its held-out speakers")))
+    print(markdown_table(as_figures(results, f"{which}, recordings of its held-out speakers")))
 
 
 if __name__ == "__main__":

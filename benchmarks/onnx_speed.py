@@ -20,6 +20,8 @@ Goal (issue 33): int8 ONNX at least 2x PyTorch fp32 throughput at batch 1, with 
 
     python benchmarks/onnx_speed.py [--models cnnlstm tiny.en base] [--rounds 5] [--threads 2] [--folder DIR]
                                     [--run CONFIG_YAML CKPT WORKDIR]   # the CNN-LSTM of an earlier fit instead of a new one
+                                    [--emobox tiny.en CKPT --emobox base CKPT --fold emodb ROOT TEST_JSONL]  # probes fitted on
+                                                                       # an EmoBox fold: quality on its real held-out speech
 """
 
 from __future__ import annotations
@@ -293,16 +295,26 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--folder", type=Path, help="keep corpora, fits and ONNX files here (a fit recorded there is reused)")
     parser.add_argument("--run", nargs=3, metavar=("CONFIG_YAML", "CKPT", "WORKDIR"), help="use this earlier CNN-LSTM fit")
+    parser.add_argument(
+        "--emobox", nargs=2, action="append", default=[], metavar=("MODEL", "CKPT"),
+        help="use this checkpoint, fitted on the EmoBox fold given by --fold, for MODEL (held-out real speech)",
+    )  # fmt: skip
+    parser.add_argument("--fold", nargs=3, metavar=("CORPUS", "ROOT", "TEST_JSONL"), help="the fold of the --emobox checkpoints")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     args = parser.parse_args()
     from report import markdown_table
-    from trained import fit_demo, from_run
+    from trained import emobox_fold, fit_demo, from_run
 
+    emobox = dict(args.emobox)
+    if emobox and not args.fold:
+        parser.error("--emobox needs --fold CORPUS ROOT TEST_JSONL")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.folder or Path(tmp)
         for name in args.models:
-            if name == "cnnlstm" and args.run:
+            if name in emobox:
+                trained = emobox_fold(emobox[name], args.fold[0], Path(args.fold[1]), Path(args.fold[2]))
+            elif name == "cnnlstm" and args.run:
                 trained = from_run(Path(args.run[0]), args.run[1], Path(args.run[2]))
             else:
                 trained = fit_demo(folder / "fit", name, epochs=args.epochs)

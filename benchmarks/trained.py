@@ -117,3 +117,18 @@ def from_run(config: Path, checkpoint: str, workdir: Path) -> Trained:
         os.chdir(previous)
     held_out = [u.with_(path=str((workdir / u.path).resolve())) for u in data.split.test]
     return Trained(str(checkpoint), held_out, list(data.label_names))
+
+
+def emobox_fold(checkpoint: str, corpus: str, root: Path, test_list: Path) -> Trained:
+    """A model fitted on an EmoBox fold (e.g. a Whisper probe of the public-copies runs) and that fold's test utterances
+    (real speech of speakers it never saw), read with this package's parser of ``corpus`` (``emodb``, ...) under ``root``."""
+    import torch
+
+    from ser_lightning.data.corpora.registry import get_corpus
+
+    names = {Path(json.loads(line)["wav"]).name for line in test_list.read_text(encoding="utf-8").splitlines() if line.strip()}
+    held_out = [u for u in get_corpus(corpus)(str(root)).parse() if Path(u.path).name in names]
+    hparams = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["hyper_parameters"]
+    if len(held_out) != len(names):
+        raise ValueError(f"{test_list} names {len(names)} files; {len(held_out)} of them are under {root}.")
+    return Trained(checkpoint, held_out, list(hparams["label_names"]))
