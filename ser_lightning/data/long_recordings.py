@@ -129,15 +129,37 @@ def overlap(a: Span, b: Span) -> float:
 
 @dataclass(frozen=True)
 class BoundaryErrors:
-    """How a segmentation matches the true segments: median start and end offsets (s) of the found segment that
-    overlaps each true one most, true segments no found one overlaps, and found segments that overlap no true one."""
+    """How a segmentation matches the true segments: for each true segment, the found segment that overlaps it most,
+    and its start and end offsets (found - true, seconds; negative: early); true segments no found one overlaps; found
+    segments that overlap no true one."""
 
-    median_start: float
-    median_end: float
+    start_offsets: tuple[float, ...]
+    end_offsets: tuple[float, ...]
     missed: int
     extra: int
     truth: int
     found: int
+
+    @property
+    def median_start(self) -> float:
+        """Median absolute start offset in seconds (NaN when nothing matched)."""
+        return statistics.median(abs(x) for x in self.start_offsets) if self.start_offsets else math.nan
+
+    @property
+    def median_end(self) -> float:
+        """Median absolute end offset in seconds (NaN when nothing matched)."""
+        return statistics.median(abs(x) for x in self.end_offsets) if self.end_offsets else math.nan
+
+    def __add__(self, other: BoundaryErrors) -> BoundaryErrors:
+        """Both recordings' matches together."""
+        return BoundaryErrors(
+            self.start_offsets + other.start_offsets,
+            self.end_offsets + other.end_offsets,
+            self.missed + other.missed,
+            self.extra + other.extra,
+            self.truth + other.truth,
+            self.found + other.found,
+        )
 
 
 def boundary_errors(truth: Sequence[Segment], found: Sequence[Span]) -> BoundaryErrors:
@@ -148,13 +170,10 @@ def boundary_errors(truth: Sequence[Segment], found: Sequence[Span]) -> Boundary
         if best is None or overlap(best, (segment.start, segment.end)) == 0:
             missed += 1
             continue
-        starts.append(abs(best[0] - segment.start))
-        ends.append(abs(best[1] - segment.end))
+        starts.append(best[0] - segment.start)
+        ends.append(best[1] - segment.end)
     extra = sum(1 for span in found if all(overlap(span, (s.start, s.end)) == 0 for s in truth))
-    nan = math.nan
-    return BoundaryErrors(
-        statistics.median(starts) if starts else nan, statistics.median(ends) if ends else nan, missed, extra, len(truth), len(found)
-    )
+    return BoundaryErrors(tuple(starts), tuple(ends), missed, extra, len(truth), len(found))
 
 
 def segment_labels(truth: Sequence[Segment], rows: Sequence[tuple[float, float, Sequence[float]]], label_names: Sequence[str]) -> list[str | None]:

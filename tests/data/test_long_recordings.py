@@ -43,6 +43,9 @@ def test_boundary_errors_and_segment_labels_score_a_known_segmentation():
     errors = boundary_errors(truth, found)
     assert (errors.missed, errors.extra, errors.truth, errors.found) == (1, 1, 3, 3)
     assert errors.median_start == pytest.approx(0.1) and errors.median_end == pytest.approx(0.1)
+    assert errors.start_offsets == pytest.approx((-0.1, 0.1)) and errors.end_offsets == pytest.approx((0.2, 0.0))  # found - true
+    both = errors + boundary_errors(truth[:1], [(1.5, 2.0)])
+    assert (both.truth, both.found, both.missed) == (4, 4, 1) and both.start_offsets == pytest.approx((-0.1, 0.1, 0.5))
     rows = [(0.0, 3.0, [0.2, 0.8]), (3.0, 5.0, [0.9, 0.1]), (5.0, 8.5, [0.3, 0.7])]  # classes angry, sad
     labels = segment_labels(truth, rows, ["angry", "sad"])
     assert labels == ["sad", "angry", "sad"]  # 4-6 s: half of each of two rows, (0.9 + 0.3) / 2 for angry
