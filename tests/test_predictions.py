@@ -99,3 +99,79 @@ def test_fit_logs_hparams_with_test_metrics_confusion_images_recall_and_results(
     assert results["metrics"]["test/ua/target"] == pytest.approx(results["groups"]["target"]["ua"])
     assert results["checkpoint"].endswith(".ckpt") and results["study"]["backbone"] == "cnnlstm" and results["study"]["test"] == "ur"
     assert results["config"]["model"]["head_hidden"] == 16
+
+
+def predict_args(ckpt: Path, files: str, *extra: str) -> list[str]:
+    return ["predict", "--ckpt_path", str(ckpt), "--data", "ser_lightning.data.AudioFiles", "--data.files", files, *extra]
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")
+def test_an_output_onto_an_input_or_another_output_stops_predict_in_one_line_and_writes_nothing(trained, small_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    files = new_audio(tmp_path / "new", small_corpus)
+    before = Path(files[0]).read_bytes()
+    ckpt = trained / "checkpoints" / "last.ckpt"
+    cases = [
+        (["--predictions.output", files[0]], "names an audio file"),
+        (["--predictions.output", str(tmp_path / "new" / "sub" / ".." / "clip0.wav")], "names an audio file"),
+        (["--predictions.output", "out.csv", "--predictions.windows_output", "./out.csv"], "output and --predictions.windows_output are both"),
+        (["--predictions.output", "p.csv", "--predictions.timeline", "p.csv"], "a timeline is a picture"),
+        (["--predictions.timeline", "t.png", "--predictions.windows_output", "t.png"], "both t.png"),
+    ]
+    for extra, match in cases:
+        with pytest.raises(SystemExit):
+            main(predict_args(ckpt, str(tmp_path / "new"), *extra))
+        error = capsys.readouterr().err.strip().splitlines()
+        assert error[-1].startswith("error: ") and match in error[-1], (extra, error[-3:])
+    listing = tmp_path / "inputs.txt"  # a list file is an input too, whatever its name says
+    listing.write_text("new/clip1.wav\n")
+    with pytest.raises(SystemExit):
+        main(predict_args(ckpt, str(listing), "--predictions.output", str(listing)))
+    assert "names an audio file or a file list" in capsys.readouterr().err
+    link = tmp_path / "link.csv"  # another name of an input file
+    link.symlink_to(files[1])
+    with pytest.raises(SystemExit):
+        main(predict_args(ckpt, str(tmp_path / "new"), "--predictions.output", str(link)))
+    assert f"is one of predict's inputs ({files[1]})" in capsys.readouterr().err
+    assert Path(files[0]).read_bytes() == before and not (tmp_path / "out.csv").exists() and not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")
+def test_predict_by_vad_writes_one_row_per_segment_of_a_long_recording_and_a_timeline(trained, small_corpus, tmp_path, monkeypatch, capsys):
+    from ser_lightning.data.long_recordings import make_long_recordings
+    from ser_lightning.data.manifest import read_manifest
+
+    monkeypatch.chdir(tmp_path)
+    recording = make_long_recordings(read_manifest(small_corpus / "manifest.jsonl"), tmp_path / "long", per_recording=8, seed=5)[0]
+    ckpt = trained / "checkpoints" / "last.ckpt"
+    main(predict_args(ckpt, recording.path, "--data.segment", "vad", "--predictions.output", "out/p.csv", "--predictions.timeline", "out/t.png"))
+    out = capsys.readouterr().out
+    assert "Wrote 8 segments of speech to out/p_segments.csv" in out and "Drew the timeline of 1 file(s) to out/t.png" in out
+    rows = list(csv.DictReader((tmp_path / "out" / "p_segments.csv").open()))
+    assert len(rows) == 8 and all(row["path"] == recording.path for row in rows)
+    for row, truth in zip(rows, recording.segments):
+        assert abs(float(row["start"]) - truth.start) < 0.3 and abs(float(row["end"]) - truth.end) < 0.4
+        assert row["prediction"] == max(("angry", "happy", "neutral", "sad"), key=lambda name: float(row[f"p_{name}"]))
+    (single,) = list(csv.DictReader((tmp_path / "out" / "p.csv").open()))
+    assert single["path"] == recording.path
+    assert (tmp_path / "out" / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_progress_bar_shows_files_done_and_files_per_second_and_is_off_when_asked(trained, small_corpus, tmp_path):
+    from lightning.pytorch import Trainer
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    from ser_lightning.data.files import AudioFiles
+    from ser_lightning.predictions import PredictionWriter
+
+    new_audio(tmp_path / "new", small_corpus)
+    model = EmotionRecognizer.load_from_checkpoint(trained / "checkpoints" / "last.ckpt")
+    for enabled in (True, False):
+        bar = [TQDMProgressBar()] if enabled else []
+        writer = PredictionWriter(output=str(tmp_path / f"p{enabled}.csv"))
+        trainer = Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, callbacks=[*bar, writer], enable_progress_bar=enabled)
+        trainer.predict(model, datamodule=AudioFiles(str(tmp_path / "new"), window_seconds=4, batch_size=2), return_predictions=False)
+        if enabled:
+            assert bar[0].predict_progress_bar.postfix.startswith("3/3 files, ") and "files/s" in bar[0].predict_progress_bar.postfix
+        else:
+            assert writer._progress is None and trainer.progress_bar_callback is None

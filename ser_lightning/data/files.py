@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import soundfile as sf
 import torch
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
+from tqdm.auto import tqdm
 
-from .audio import AudioError, probe, resample
+from .audio import AudioError, decode, probe, resample
 from .batching import DurationBatchSampler, collate_utterances
+from .segments import SpeechDetector, fit_to_window, require_vad
 
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif")
 LIST_EXTENSIONS: tuple[str, ...] = (".txt", ".lst", ".list")
@@ -38,8 +41,10 @@ class Window:
 def find_audio_files(files: str | Path | Sequence[str | Path], extensions: Sequence[str] = AUDIO_EXTENSIONS) -> list[str]:
     """The audio files named by ``files``: folders (recursively, sorted), audio files, and list files (one path a line).
 
-    Relative paths in a list file are relative to the list file's folder. Raises ``FileNotFoundError``
-    naming the entry when a path does not exist or a folder holds no audio file.
+    Relative paths in a list file are relative to the list file's folder. Symlinked folders below a folder are followed
+    (each real folder once, so a link back up does not loop); a dangling symlink or a folder that cannot be listed is
+    named in one warning. Raises ``FileNotFoundError`` naming the entry when a path does not exist (a dangling link:
+    with its target) or a folder holds no audio file.
     """
     entries = [files] if isinstance(files, (str, Path)) else list(files)
     suffixes = tuple(ext.lower() for ext in extensions)
@@ -47,10 +52,10 @@ def find_audio_files(files: str | Path | Sequence[str | Path], extensions: Seque
     for entry in entries:
         path = Path(entry)
         if path.is_dir():
-            audio = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
+            audio = _audio_under(path, suffixes)
             if not audio:
                 raise FileNotFoundError(f"No audio files ({', '.join(suffixes)}) under {path}; give another folder or set `extensions`.")
-            found.extend(str(p) for p in audio)
+            found.extend(audio)
         elif path.is_file() and path.suffix.lower() in LIST_EXTENSIONS:
             lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
             listed = [Path(line) if Path(line).is_absolute() else path.parent / line for line in lines if line and not line.startswith("#")]
@@ -59,9 +64,37 @@ def find_audio_files(files: str | Path | Sequence[str | Path], extensions: Seque
             found.extend(find_audio_files(listed, extensions))
         elif path.is_file():
             found.append(str(path))
+        elif path.is_symlink():
+            raise FileNotFoundError(f"{path} is a symlink to {os.readlink(path)}, which does not exist; mend the link or leave it out.")
         else:
             raise FileNotFoundError(f"{path} does not exist; `files` takes folders, audio files or text files listing paths.")
     return found
+
+
+def _audio_under(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+    """Audio files below ``folder``, sorted; symlinked folders followed once each; dangling links and unlistable folders warned about."""
+    audio, dangling, unlisted, walked = [], [], [], set()
+    for root, folders, names in os.walk(folder, followlinks=True, onerror=unlisted.append):
+        real = os.path.realpath(root)
+        if real in walked:  # a link back to a folder already walked (a loop, or the same folder twice)
+            folders[:] = []
+            continue
+        walked.add(real)
+        folders.sort()  # top-down in name order: which of two paths to one folder is walked does not depend on the file system
+        for name in names:
+            path = Path(root) / name
+            if name.startswith(".") or path.suffix.lower() not in suffixes:
+                continue
+            if path.is_file():
+                audio.append(path)
+            elif path.is_symlink() and not path.exists():
+                dangling.append(f"{path} -> {os.readlink(path)}")
+    if dangling:
+        more = f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""
+        rank_zero_warn(f"Left out {len(dangling)} dangling symlink(s) under {folder}, whose targets do not exist: {dangling[0]}{more}.")
+    if unlisted:
+        rank_zero_warn(f"Could not list {len(unlisted)} folder(s) under {folder}: {unlisted[0]}; their files are left out.")
+    return [str(path) for path in sorted(audio)]
 
 
 def windows_of(path: str, window_seconds: float | None, hop_seconds: float | None) -> list[Window]:
@@ -109,19 +142,31 @@ class WindowDataset(Dataset):
 class AudioFiles(LightningDataModule):
     """Audio files to label with a trained model (``predict``); they need no labels, speakers or manifest.
 
-    Long files are cut into overlapping windows; the prediction writer (and
-    :meth:`EmotionRecognizer.predict_files`) averages each file's class probabilities over its windows.
-    Every file's header is read at ``setup``, so an unreadable file stops the run before any prediction.
+    Long files are cut into overlapping fixed windows, or (``segment: vad``) into the segments of speech that Silero
+    VAD finds, each cut to fit the window; the prediction writer (and :meth:`EmotionRecognizer.predict_files`)
+    averages each file's class probabilities over its windows or segments and can write one row per window or
+    segment. Every file's header is read at ``setup``, so an unreadable file stops the run before any prediction.
 
     Args:
-        files: a folder (every audio file below it, recursively, in sorted order), an audio file, a text
-            file listing one path a line (relative to the list's folder; ``#`` starts a comment), or a
-            list of these.
+        files: a folder (every audio file below it, recursively, in sorted order; symlinked folders are
+            followed), an audio file, a text file listing one path a line (relative to the list's folder;
+            ``#`` starts a comment), or a list of these.
         extensions: file endings taken from folders.
         sample_rate: rate in Hz the model expects (16000 for every shipped backbone).
-        window_seconds: files longer than this many seconds are cut into windows of this length;
-            null classifies every file whole (long files then need memory for their full length).
-        hop_seconds: seconds between window starts; null means half a window (50% overlap).
+        window_seconds: the model's window: with ``segment: fixed`` files longer than this many seconds are
+            cut into windows of this length; with ``segment: vad`` longer segments of speech are cut into
+            the fewest equal parts no longer than this. Null classifies every file (or segment) whole
+            (long ones then need memory for their full length).
+        hop_seconds: seconds between fixed window starts; null means half a window (50% overlap).
+        segment: ``fixed`` cuts every file into windows of ``window_seconds`` every ``hop_seconds``;
+            ``vad`` finds the segments of speech with Silero VAD (its ONNX model ships in the silero-vad
+            package: no download) and predicts one row per segment; silence between them gets no row.
+        vad_threshold: with ``segment: vad``, a 32 ms frame is speech when the VAD's speech probability
+            reaches this (0-1); lower finds quieter speech and more noise.
+        vad_min_speech_seconds: with ``segment: vad``, speech shorter than this many seconds is dropped.
+        vad_min_silence_seconds: with ``segment: vad``, a pause must last this many seconds to end a
+            segment; shorter pauses stay inside it (larger values give fewer, longer segments).
+        vad_padding_seconds: with ``segment: vad``, seconds added before and after each segment.
         batch_size: windows per batch (grouped by duration).
         num_workers: DataLoader worker processes (0 loads in the main process).
     """
@@ -133,6 +178,11 @@ class AudioFiles(LightningDataModule):
         sample_rate: int = 16000,
         window_seconds: float | None = 8.0,
         hop_seconds: float | None = None,
+        segment: Literal["fixed", "vad"] = "fixed",
+        vad_threshold: float = 0.5,
+        vad_min_speech_seconds: float = 0.25,
+        vad_min_silence_seconds: float = 0.5,
+        vad_padding_seconds: float = 0.1,
         batch_size: int = 8,
         num_workers: int = 0,
     ) -> None:
@@ -141,26 +191,72 @@ class AudioFiles(LightningDataModule):
             raise ValueError(f"window_seconds must be positive (or null for whole files), got {window_seconds}.")
         if hop_seconds is not None and hop_seconds <= 0:
             raise ValueError(f"hop_seconds must be positive (or null for half a window), got {hop_seconds}.")
+        if segment not in ("fixed", "vad"):
+            raise ValueError(f"segment must be fixed or vad, got {segment!r}.")
+        self.detector = SpeechDetector(vad_threshold, vad_min_speech_seconds, vad_min_silence_seconds, vad_padding_seconds)
+        if segment == "vad":
+            require_vad()
         self.files = files
         self.extensions = tuple(extensions)
         self.sample_rate = sample_rate
         self.window_seconds = window_seconds
         self.hop_seconds = hop_seconds
+        self.segment = segment
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.paths: list[str] | None = None
         self.dataset: WindowDataset | None = None
 
     def setup(self, stage: str | None = None) -> None:
-        if self.dataset is not None:
+        """Find the files and read every header (fixed windows are cut here; speech is found by the first dataloader)."""
+        if self.paths is not None:
             return
         paths = find_audio_files(self.files, self.extensions)
-        windows = [window for path in paths for window in windows_of(path, self.window_seconds, self.hop_seconds)]
-        self.dataset = WindowDataset(windows, self.sample_rate)
-        rank_zero_info(f"Predicting {len(paths)} files ({len(windows)} windows).")
+        if self.segment == "fixed":
+            cut = [windows_of(path, self.window_seconds, self.hop_seconds) for path in self._progress(paths, "Reading headers")]
+            windows = [window for file_windows in cut for window in file_windows]
+            self.dataset = WindowDataset(windows, self.sample_rate)
+            rank_zero_info(f"Predicting {len(paths)} files ({len(windows)} windows).")
+        else:
+            for path in self._progress(paths, "Reading headers"):
+                probe(path)
+        self.paths = paths
+
+    def _progress(self, paths: Sequence[str], description: str) -> Iterable[str]:
+        """``paths`` with a progress bar (shown after a second) while the trainer shows one."""
+        trainer = self.trainer
+        show = trainer is not None and trainer.progress_bar_callback is not None and trainer.is_global_zero
+        return tqdm(paths, desc=description, unit="file", disable=not show, delay=1.0, leave=False, dynamic_ncols=True)
+
+    def input_paths(self) -> list[str]:
+        """Every file this DataModule reads: the audio files found and the list files named in ``files`` (after ``setup``)."""
+        entries = [self.files] if isinstance(self.files, (str, Path)) else list(self.files)
+        return [*(self.paths or []), *(str(entry) for entry in entries if Path(entry).is_file())]
+
+    def _speech_windows(self, paths: Sequence[str]) -> list[Window]:
+        """The segments of speech of every file, fitted to the window; files without speech are named in one warning."""
+        windows, silent = [], []
+        for path in self._progress(paths, "Finding speech (VAD)"):
+            wave, rate = decode(path)
+            spans = fit_to_window(self.detector.find(wave.mean(axis=1), rate), self.window_seconds)
+            windows += [Window(path, int(round(start * rate)), int(round(end * rate)), rate) for start, end in spans]
+            if not spans:
+                silent.append(path)
+        if silent:
+            more = f" (and {len(silent) - 1} more)" if len(silent) > 1 else ""
+            rank_zero_warn(
+                f"The VAD found no speech in {len(silent)} of {len(paths)} files, which get no prediction: {silent[0]}{more}; "
+                "lower --data.vad_threshold or use --data.segment fixed."
+            )
+        return windows
 
     def predict_dataloader(self) -> DataLoader:
-        if self.dataset is None:
+        if self.paths is None:
             raise RuntimeError("Call setup() before asking for the dataloader.")
+        if self.dataset is None:
+            windows = self._speech_windows(self.paths)
+            self.dataset = WindowDataset(windows, self.sample_rate)
+            rank_zero_info(f"Predicting {len(self.paths)} files ({len(windows)} segments of speech).")
         durations = [window.seconds for window in self.dataset.windows]
         batches = DurationBatchSampler(SequentialSampler(self.dataset), durations, self.batch_size, shuffle=False)
         return DataLoader(self.dataset, batch_sampler=batches, collate_fn=collate_utterances, num_workers=self.num_workers)

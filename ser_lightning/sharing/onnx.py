@@ -7,6 +7,7 @@ onnxruntime against the PyTorch model on two batches of other sizes and lengths 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,59 @@ def export_onnx(recognizer: Any, path: str | Path, sample_rate: int = 16000) -> 
                 f"{path}: onnxruntime's probabilities differ from PyTorch's by {error:.2e} (> {TOLERANCE:g}); the export is not faithful."
             )
     return path
+
+
+INT8_OPS = ("MatMul", "LSTM")  # weights of these become int8; Conv stays float (ConvInteger is slower than a float Conv on CPUs)
+
+
+def front_end_nodes(model: Any) -> list[str]:
+    """Names of the nodes that compute the front end: everything the first ``Conv`` depends on (the STFT, mel filters,
+    log, normalisation) and that Conv itself. Dynamic quantisation leaves them in float: the log-mel's dynamic range
+    and the first layer's small kernels lose most to int8. Empty for a graph without a Conv."""
+    producers = {output: node for node in model.graph.node for output in node.output}
+    first = next((node for node in model.graph.node if node.op_type == "Conv"), None)
+    if first is None:
+        return []
+    found, stack = {}, [first]
+    while stack:
+        node = stack.pop()
+        if node.name in found:
+            continue
+        found[node.name] = node
+        stack += [producers[name] for name in node.input if name in producers]
+    return list(found)
+
+
+def quantize_onnx(fp32_path: str | Path, int8_path: str | Path, sample_rate: int = 16000) -> Path:
+    """Write an int8 copy of the ONNX file at ``fp32_path`` to ``int8_path`` with onnxruntime's dynamic quantisation:
+    weights of MatMul (linear layers, attention projections) and LSTM in int8, activations quantised on the fly; the front
+    end (:func:`front_end_nodes`), every Conv and MatMuls of two activations stay float. The copy is checked with
+    onnxruntime on the two batches :func:`export_onnx` checks: it must run and give probabilities; how far they move is the
+    caller's to measure (:func:`onnx_probabilities`), as int8 is not exact."""
+    require_onnx()
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    fp32_path, int8_path = Path(fp32_path), Path(int8_path)
+    if int8_path.resolve() == fp32_path.resolve():
+        raise ValueError(f"{int8_path}: the int8 model must go to another file than the float one it is made from.")
+    with tempfile.TemporaryDirectory(dir=int8_path.parent) as folder:  # constants folded: the exporter computes LSTM weights in the graph
+        folded = Path(folder) / "folded.onnx"
+        quant_pre_process(str(fp32_path), str(folded), skip_symbolic_shape=True)
+        model = onnx.load(str(folded))
+    quantize_dynamic(
+        model,
+        int8_path,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=list(INT8_OPS),
+        nodes_to_exclude=front_end_nodes(model),
+        extra_options={"MatMulConstBOnly": True},
+    )
+    for check_batch, seconds, seed in ((3, 3.1, 1), (1, 1.3, 2)):
+        waves, lengths = _example(check_batch, seconds, sample_rate, seed)
+        probabilities = onnx_probabilities(int8_path, waves, lengths)
+        if probabilities.shape != (check_batch, probabilities.shape[1]) or not torch.isfinite(probabilities).all():
+            raise ValueError(f"{int8_path}: the int8 model gives no finite probabilities of shape [batch, classes]; keep the float model.")
+    return int8_path

@@ -50,3 +50,22 @@ def test_unreadable_files_stop_setup_with_their_path(tmp_path):
         AudioFiles(str(tmp_path)).setup("predict")
     with pytest.raises(ValueError, match="window_seconds"):
         AudioFiles(str(tmp_path), window_seconds=0)
+
+
+def test_a_dangling_symlink_under_a_folder_is_named_in_one_warning(tmp_path):
+    kept = tone(tmp_path / "in" / "kept.wav", 1.0)
+    (tmp_path / "in" / "gone.wav").symlink_to(tmp_path / "deleted.wav")
+    with pytest.warns(UserWarning, match=r"1 dangling symlink.*gone\.wav -> .*deleted\.wav"):
+        assert find_audio_files(tmp_path / "in") == [kept]
+    with pytest.raises(FileNotFoundError, match=r"gone\.wav is a symlink to .*deleted\.wav, which does not exist"):
+        find_audio_files(tmp_path / "in" / "gone.wav")
+
+
+def test_files_under_a_symlinked_folder_are_found_and_a_link_back_up_does_not_loop(tmp_path):
+    outside = tone(tmp_path / "elsewhere" / "deep" / "a.wav", 1.0)
+    own = tone(tmp_path / "in" / "b.wav", 1.0)
+    (tmp_path / "in" / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "in" / "up").symlink_to(tmp_path / "in", target_is_directory=True)  # a loop
+    found = find_audio_files(tmp_path / "in")
+    assert found == [own, str(tmp_path / "in" / "linked" / "deep" / "a.wav")]
+    assert sf.info(found[1]).frames == sf.info(outside).frames
