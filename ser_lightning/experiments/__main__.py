@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "plan":
             from .budget import plan_lines
 
-            for line in plan_lines(sweep):
+            for line in plan_lines(sweep.budget, sweep.search, sweep.output):
                 print(line)
             for spec in expand(sweep):
                 print(f"{spec.name}\n  {spec.command_line}")

@@ -13,14 +13,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from .sweep import SweepError, value_label
-
-if TYPE_CHECKING:
-    from .sweep import Axis, Sweep
+from .axes import Axis, SweepError, short_names, value_label
 
 MONITOR = "val/ua"
 EARLY_STOPPING = "lightning.pytorch.callbacks.EarlyStopping"
@@ -260,8 +257,6 @@ def parse_search(
 ) -> Search | None:
     """The ``search:`` block (None when the sweep has none), checked against the sweep's axes (``blocks``: the grid's
     axes, zipped ones together)."""
-    from .grid import short_names
-
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
@@ -404,16 +399,16 @@ def params_text(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{key}={value_label(value)}" for key, value in params.items())
 
 
-def plan_lines(sweep: Sweep) -> list[str]:
-    """What ``plan`` says about the budget and the search: each label's chosen settings, or that it is to be searched."""
+def plan_lines(budget: Budget | None, search: Search | None, output: Path) -> list[str]:
+    """What ``plan`` says about a sweep's budget and search (its output folder ``output``): each label's chosen
+    settings, or that it is to be searched."""
     lines = []
-    if sweep.budget is not None:
-        lines.append(f"budget (every run): {sweep.budget.describe()}")
-    search = sweep.search
+    if budget is not None:
+        lines.append(f"budget (every run): {budget.describe()}")
     if search is None:
         return lines
     lines.append(f"search: {search.describe()}")
-    chosen = search.chosen(Path.cwd() / sweep.output, sweep.budget)
+    chosen = search.chosen(Path.cwd() / output, budget)
     for label in search.labels:
         lines.append(f"  {label}: " + (params_text(chosen[label]) if chosen is not None else "to be searched"))
     return lines

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .sweep import Axis, Sweep, SweepError
+from .axes import short_names
+from .sweep import Sweep, SweepError
 
 MAX_NAME = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -43,30 +44,6 @@ class RunSpec:
     def command_line(self) -> str:
         """The run as a shell command (for logs and for running it by hand)."""
         return "python -m ser_lightning " + " ".join(shlex.quote(arg) for arg in self.args)
-
-
-def short_names(axes: Sequence[Axis], names: dict[str, str]) -> dict[str, str]:
-    """Axis name -> the name shown in run names and tables.
-
-    ``names`` wins; otherwise the shortest dotted suffix (without ``init_args``) that no other axis shares:
-    ``data.init_args.shots_per_class`` -> ``shots_per_class``, but ``data.init_args.seed`` beside ``model.init_args.seed``
-    keeps ``data.seed``.
-    """
-    parts = {axis.name: [p for p in axis.name.split(".") if p != "init_args"] or [axis.name] for axis in axes}
-    length = {name: 1 for name in parts}
-    while True:
-        shown = {name: ".".join(p[-length[name] :]) for name, p in parts.items()}
-        clashes = [name for name in shown if list(shown.values()).count(shown[name]) > 1 and length[name] < len(parts[name])]
-        if not clashes:
-            break
-        for name in clashes:
-            length[name] += 1
-    result = {name: names.get(name, shown[name]) for name in parts}
-    taken = list(result.values())
-    twice = sorted({n for n in taken if taken.count(n) > 1})
-    if twice:
-        raise SweepError(f"Two axes are both shown as {twice}; give them distinct `names:`.")
-    return result
 
 
 def run_name(point: Sequence[tuple[str, str]]) -> str:

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .axes import Axis, SweepError, value_label
 from .claims import ClaimError, parse_claims
 
 if TYPE_CHECKING:
@@ -67,10 +68,6 @@ TOP_LEVEL = {
     "name", "output", "command", "configs", "overrides", "grid", "zip", "names", "labels",
     "launcher", "report", "anchors", "claims", "budget", "search",
 }  # fmt: skip
-
-
-class SweepError(ValueError):
-    """A sweep file that cannot be expanded; the message names the file, the key and the fix."""
 
 
 @dataclass
@@ -114,14 +111,6 @@ class Report:
     metric: str = "ua"
     replicates: list[str] | None = None
     alpha: float = 0.05
-
-
-@dataclass
-class Axis:
-    """One axis of the grid: its name and, per point, a label and the overrides it sets."""
-
-    name: str
-    points: list[tuple[str, dict[str, Any]]]
 
 
 @dataclass
@@ -193,19 +182,6 @@ def _axis(name: str, values: Any, path: Path) -> Axis:
             points.append((str(label), dict(overrides)))
         return Axis(name, points)
     raise SweepError(f"{path}: axis `{name}` must be a list of values or a mapping of labels to overrides, got {values!r}.")
-
-
-def value_label(value: Any) -> str:
-    """How a value appears in a run name: ``null``, ``true``, ``5``, ``0.001``, ``null+20+10`` for lists."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return format(value, "g")
-    if isinstance(value, (list, tuple)):
-        return "+".join(value_label(item) for item in value)
-    return str(value)
 
 
 def _launcher(raw: Any, path: Path) -> Launcher:

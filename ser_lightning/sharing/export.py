@@ -34,8 +34,9 @@ from .folder_weights import WEIGHTS_FILE, built_shapes, compare_shapes
 from .pretrained import PretrainedRecognizer, rebuild, rebuildable
 
 EXPORT_FORMAT = 1
-CARD_FILE, ONNX_FILE = "README.md", "model.onnx"
-EXPORT_FILES = (CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE)
+CARD_FILE, ONNX_FILE, INT8_FILE = "README.md", "model.onnx", "model.int8.onnx"
+EXPORT_FILES = (CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, INT8_FILE)
+QUANTIZATIONS = ("int8",)
 
 
 def _run_logs(ckpt_path: Path) -> Path | None:
@@ -201,15 +202,41 @@ def _exported_model(ckpt_path: Path, checkpoint: dict[str, Any]) -> tuple[Pretra
     return exported, {"hparams": rebuilt, "recognizer": recognizer}
 
 
+def onnx_card_section(recognizer: Any, folder: Path, quantize: str | None) -> str:
+    """The card's ONNX section: the files, their sizes, and with ``quantize`` the int8 model written and what it costs
+    (its labels and probabilities against the float model on the export's check inputs)."""
+    from .onnx import ONNX_INPUTS, compare_onnx, quantize_onnx
+
+    float_size = (folder / ONNX_FILE).stat().st_size / 1e6
+    lines = [
+        "\n## ONNX\n",
+        f"`{ONNX_FILE}` ({float_size:.1f} MB, float32): {ONNX_INPUTS}; checked against PyTorch with onnxruntime at export.",
+    ]
+    if quantize:
+        quantize_onnx(folder / ONNX_FILE, folder / INT8_FILE)
+        agreement, largest = compare_onnx(folder / ONNX_FILE, folder / INT8_FILE, recognizer)
+        lines.append(
+            f"`{INT8_FILE}` ({(folder / INT8_FILE).stat().st_size / 1e6:.1f} MB, onnxruntime dynamic int8 quantisation of the linear and "
+            f"LSTM weights; the log-mel front end and convolutions stay float): on the export's {agreement[1]} check inputs it gives the "
+            f"float model's label for {agreement[0]} and its probabilities differ by at most {largest:.3f}. Int8 is not exact: "
+            "compare UA on your own held-out speakers before deploying it (benchmarks/onnx_speed.py measures speed and UA)."
+        )
+    return "\n".join(lines) + "\n"
+
+
 def export_checkpoint(
     ckpt_path: str | Path,
     out: str | Path,
     results: str | Path | None = None,
     onnx: bool = False,
     push_to_hub: str | None = None,
+    quantize: str | None = None,
 ) -> Path:
-    """Write the exported folder of ``ckpt_path`` to ``out`` and return it (see the module docstring)."""
+    """Write the exported folder of ``ckpt_path`` to ``out`` and return it (see the module docstring); ``quantize:
+    int8`` also writes ``model.int8.onnx`` (needs ``onnx``)."""
     ckpt_path, out = Path(ckpt_path), Path(out)
+    if quantize is not None and (quantize not in QUANTIZATIONS or not onnx):
+        raise ValueError(f"--quantize {quantize}: give --onnx --quantize int8 (the int8 model is made from the float ONNX file).")
     check_out(out, [ckpt_path, *([Path(results)] if results else [])])
     if onnx:
         from .onnx import require_onnx
@@ -221,7 +248,7 @@ def export_checkpoint(
     record, record_tested = card_results(ckpt_path, results)
     checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)  # read once, the model built once
     exported, config = _exported_model(ckpt_path, checkpoint)
-    files = sorted([CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, *([ONNX_FILE] if onnx else [])])
+    files = sorted([CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, *([ONNX_FILE] if onnx else []), *([INT8_FILE] if quantize else [])])
     config[EXPORT_KEY] = {"format": EXPORT_FORMAT, "files": files, "checkpoint": ckpt_path.name}
     card = {"name": push_to_hub or str(out), "results": record, "tested": record_tested, "checkpoint": ckpt_path.name}
     tmp = temporary_path(out)
@@ -231,6 +258,8 @@ def export_checkpoint(
             from .onnx import export_onnx
 
             export_onnx(exported.recognizer, tmp / ONNX_FILE)
+            with (tmp / CARD_FILE).open("a", encoding="utf-8") as card_file:
+                card_file.write(onnx_card_section(exported.recognizer, tmp, quantize))
         replace_folder(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -246,10 +275,13 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--out", required=True, help="the folder to write: new, empty, or an earlier export (replaced whole)")
     parser.add_argument("--results", help="a results.json that tested this checkpoint, for the model card (default: found beside its run)")
     parser.add_argument("--onnx", action="store_true", help="also write model.onnx and check it with onnxruntime")
+    parser.add_argument(
+        "--quantize", choices=QUANTIZATIONS, help="with --onnx: also write model.int8.onnx (dynamic int8; the card says what it costs)"
+    )
     parser.add_argument("--push-to-hub", dest="push_to_hub", metavar="REPO", help="upload the folder to this hub repository")
     args = parser.parse_args(argv)
     try:
-        out = export_checkpoint(args.ckpt_path, args.out, args.results, args.onnx, args.push_to_hub)
+        out = export_checkpoint(args.ckpt_path, args.out, args.results, args.onnx, args.push_to_hub, args.quantize)
     except (CheckpointError, ValueError, OSError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 TOLERANCE = 1e-4
+ONNX_INPUTS = "inputs `waves` float32 [batch, samples] at 16 kHz (zero-padded) and `lengths` int64 [batch]; output `probabilities` [batch, classes]"
 
 
 class ProbabilityGraph(nn.Module):
@@ -56,6 +57,18 @@ def require_onnx() -> None:
         raise ImportError(f"--onnx needs {', '.join(missing)}: pip install -e '.[onnx]' (or pip install {' '.join(missing)})")
 
 
+def _forget_rnn_dispatch() -> None:
+    """Clear the dispatch caches of ``aten.lstm``/``aten.gru``. The exporter swaps in a while-loop decomposition of
+    these ops while it captures and restores the kernels after, but not the ops' dispatch caches (torch 2.14): a
+    second export in the same process then unrolls the LSTM over the traced length and fixes ``samples`` to it
+    (onnxruntime refuses any other length)."""
+    for packet in (torch.ops.aten.lstm, torch.ops.aten.gru):
+        for overload in ("input", "data"):
+            cache = getattr(getattr(packet, overload, None), "_dispatch_cache", None)
+            if isinstance(cache, dict):
+                cache.clear()
+
+
 def export_onnx(recognizer: Any, path: str | Path, sample_rate: int = 16000) -> Path:
     """Write ``recognizer`` (eval mode) to ``path`` and check it with onnxruntime within :data:`TOLERANCE`; raises otherwise."""
     require_onnx()
@@ -63,6 +76,7 @@ def export_onnx(recognizer: Any, path: str | Path, sample_rate: int = 16000) -> 
     graph = ProbabilityGraph(recognizer.eval()).eval()
     waves, lengths = _example(2, 2.0, sample_rate, seed=0)
     batch, samples = torch.export.Dim("batch", min=1), torch.export.Dim("samples", min=sample_rate // 2)
+    _forget_rnn_dispatch()
     with torch.no_grad():
         program = torch.onnx.export(
             graph,
@@ -72,6 +86,7 @@ def export_onnx(recognizer: Any, path: str | Path, sample_rate: int = 16000) -> 
             output_names=["probabilities"],
             dynamic_shapes={"waves": {0: batch, 1: samples}, "lengths": {0: batch}},
         )
+    _forget_rnn_dispatch()
     program.save(str(path))
     for check_batch, seconds, seed in ((3, 3.1, 1), (1, 1.3, 2)):
         check_waves, check_lengths = _example(check_batch, seconds, sample_rate, seed)
@@ -140,3 +155,16 @@ def quantize_onnx(fp32_path: str | Path, int8_path: str | Path, sample_rate: int
         if probabilities.shape != (check_batch, probabilities.shape[1]) or not torch.isfinite(probabilities).all():
             raise ValueError(f"{int8_path}: the int8 model gives no finite probabilities of shape [batch, classes]; keep the float model.")
     return int8_path
+
+
+def compare_onnx(reference: str | Path, other: str | Path, recognizer: Any, sample_rate: int = 16000) -> tuple[tuple[int, int], float]:
+    """How ``other`` agrees with ``reference`` on the export's check inputs: (same labels, inputs) and the largest
+    probability difference."""
+    same, total, largest = 0, 0, 0.0
+    for check_batch, seconds, seed in ((3, 3.1, 1), (1, 1.3, 2), (4, 2.2, 3)):
+        waves, lengths = _example(check_batch, seconds, sample_rate, seed)
+        first, second = onnx_probabilities(reference, waves, lengths), onnx_probabilities(other, waves, lengths)
+        same += int((first.argmax(-1) == second.argmax(-1)).sum())
+        total += check_batch
+        largest = max(largest, float((first - second).abs().max()))
+    return (same, total), largest

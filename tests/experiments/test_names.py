@@ -36,7 +36,8 @@ def test_labels_name_an_axis_by_its_full_or_short_name_and_only_labels_it_has(tm
 
 
 def test_models_are_named_by_the_sweeps_labels_else_by_its_grid_labels_never_by_raw_study_fields(tmp_path):
-    plain = Names.from_sweep(load_sweep("real_urdu", tmp_path / "plain"))
+    (tmp_path / "plain").mkdir()
+    plain = Names.from_sweep(load_sweep(labelled_copy("real_urdu", tmp_path / "plain", labels={})))  # the shipped file, no labels
     assert plain.model_axes == ["model"]  # not `shots` (data options) nor the seeds
     assert plain.models == ["cnn_lstm", "whisper_base", "whisper_base_untrained", "whisper_tiny_en"]
     run = "model=whisper_base_untrained,shots=k5,seed_everything=1"
@@ -52,10 +53,10 @@ def test_models_are_named_by_the_sweeps_labels_else_by_its_grid_labels_never_by_
 def test_a_model_keeps_its_colour_across_figures_and_across_sweeps_with_the_same_models(tmp_path):
     urdu = Names.from_sweep(load_sweep("real_urdu", tmp_path / "a"))
     cross = Names.from_sweep(load_sweep("real_crosslingual", tmp_path / "b"))  # the same models in another grid order
-    assert urdu.models[0] == "cnn_lstm" and cross.models[0] == "whisper_base"
+    assert urdu.models[0] == "CNN-LSTM" and cross.models[0] == "Whisper base"  # both sweeps label their models alike
     assert {m: urdu.colour(m) for m in urdu.models} == {m: cross.colour(m) for m in cross.models}
     assert len(set(urdu.colours.values())) == 4 and set(urdu.colours.values()) <= set(PALETTE)
-    assert urdu.colour("cnn_lstm") == urdu.colour("cnn_lstm")  # asked again: the same
+    assert urdu.colour("CNN-LSTM") == urdu.colour("CNN-LSTM")  # asked again: the same
     known = {urdu.colour(m) for m in urdu.models}
     assert urdu.colour("a model the sweep does not know") not in known
 

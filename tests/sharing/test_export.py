@@ -111,6 +111,23 @@ def test_onnx_export_matches_pytorch_within_1e_4(trained, tmp_path):
     assert torch.allclose(onnx_probabilities(out / "model.onnx", waves, lengths), expected, atol=1e-4)
 
 
+def test_onnx_int8_is_written_beside_the_float_model_and_the_card_says_what_it_costs(trained, tmp_path, capsys):
+    from ser_lightning.sharing.onnx import onnx_probabilities
+
+    project, best = trained
+    out = export(["--ckpt_path", str(best), "--out", str(tmp_path / "int8"), "--onnx", "--quantize", "int8"])
+    assert {"model.onnx", "model.int8.onnx"} <= {path.name for path in out.iterdir()}
+    waves, lengths = example_waves()
+    float_probs, int8_probs = onnx_probabilities(out / "model.onnx", waves, lengths), onnx_probabilities(out / "model.int8.onnx", waves, lengths)
+    assert int8_probs.shape == float_probs.shape and torch.allclose(int8_probs.sum(-1), torch.ones(3), atol=1e-4)
+    card = (out / "README.md").read_text()
+    assert "## ONNX" in card and "model.int8.onnx" in card and "gives the float model's label for" in card
+    assert json.loads((out / "config.json").read_text())["ser_lightning_export"]["files"].count("model.int8.onnx") == 1
+    with pytest.raises(SystemExit):
+        export(["--ckpt_path", str(best), "--out", str(tmp_path / "no-float"), "--quantize", "int8"])
+    assert "give --onnx --quantize int8" in capsys.readouterr().err and not (tmp_path / "no-float").exists()
+
+
 def test_predict_writes_emotion_over_time_one_row_per_window(trained, tmp_path, small_corpus, capsys):
     project, best = trained
     windows = tmp_path / "windows.csv"

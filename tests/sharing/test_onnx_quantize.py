@@ -97,3 +97,16 @@ def test_the_front_end_is_everything_the_first_conv_reads_and_that_conv():
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)], [])
     assert sorted(front_end_nodes(onnx.ModelProto(graph=graph))) == ["conv1", "log"]
     assert front_end_nodes(onnx.ModelProto(graph=helper.make_graph(nodes[-1:], "g", [], []))) == []
+
+
+def test_a_second_export_in_one_process_keeps_the_length_dynamic(exported, tmp_path):
+    """The exporter's LSTM decomposition leaves a stale dispatch cache (torch 2.14): without clearing it, every export
+    after the first fixed ``samples`` to the traced 2 s and onnxruntime refused other lengths."""
+    torch.manual_seed(1)
+    other = EmotionRecognizer(CNNLSTM(n_mels=64, channels=[16, 32], lstm_hidden=64), num_classes=4, label_names=LABELS, head_hidden=64).eval()
+    path = export_onnx(other, tmp_path / "second.onnx")  # the module fixture exported first, in this process
+    waves = 0.1 * torch.randn(2, 49600)
+    lengths = torch.tensor([49600, 30000])
+    with torch.no_grad():
+        expected = other.probabilities(waves, lengths)
+    assert torch.allclose(onnx_probabilities(path, waves, lengths), expected, atol=1e-4)

@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..axes import Axis, short_names, value_label
 from ..collect import FIELDS, factor_columns
-from ..grid import expand, short_names
-from ..sweep import Axis, Sweep, value_label
+from ..grid import expand
+from ..sweep import Sweep
 
 # Okabe & Ito's colour-blind-safe palette (yellow last: faint on white), then Paul Tol's muted colours.
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#882255", "#999933", "#44aa99", "#f0e442")
