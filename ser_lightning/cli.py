@@ -136,11 +136,7 @@ class SERLightningCLI(LightningCLI):
                 # the checkpoint's backbone entry goes last too: its weights fix the architecture, and it needs no download
                 # even when a --config names the hub model or a base folder that this machine lacks
                 last = ["--model.backbone", yaml.safe_dump(model["backbone"])] if self._checkpoint_hparams["_standalone"] else []
-                argv = [argv[0], "--model", yaml.safe_dump(model), *argv[1:], *last]
-                if args is None:
-                    sys.argv[1:] = argv
-                else:
-                    args = argv
+                args = [argv[0], "--model", yaml.safe_dump(model), *argv[1:], *last]  # parsed as given; sys.argv stays as typed
         super().parse_arguments(parser, args)
 
     def _from_data(self, attribute: str) -> Callable[[Any], Any]:
@@ -358,10 +354,10 @@ def main(args: Sequence[str] | None = None) -> SERLightningCLI:
 def _main(args: Sequence[str] | None = None) -> SERLightningCLI:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # raised inside Lightning, not actionable
     warnings.filterwarnings("ignore", message=r"Found .* module\(s\) in eval mode")  # frozen backbone parts, on purpose: logged at fit start
-    if args is None:
-        sys.argv[1:] = resolve_config_paths(sys.argv[1:])
-    else:
-        args = resolve_config_paths(args)
+    # the command line is read, never rewritten: what the CLI parses is derived from it, so Lightning's warning about
+    # args given beside a command line does not apply
+    warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended")
+    args = resolve_config_paths(sys.argv[1:] if args is None else args)
     return SERLightningCLI(
         EmotionRecognizer,
         LightningDataModule,

@@ -162,3 +162,16 @@ def test_no_module_writes_the_attributes_of_the_trainer_the_model_or_the_datamod
 def test_the_write_finder_finds_writes_into_others():
     code = "self.x = 1\nself.datamodule.min_seconds = 2\nself._datamodule.datasets[k] = d\ntrainer.y += 1\nconfig.trainer.b = 3"
     assert writes_into_others(ast.parse(code)) == ["self.datamodule.min_seconds", "self._datamodule.datasets[k]", "trainer.y"]
+
+
+def test_no_module_rewrites_the_command_line():
+    """The CLI reads ``sys.argv`` and parses what it derives from it; it never writes it back (Lightning's DDP launcher
+    starts the other processes from ``sys.argv``, and they derive the same again)."""
+    writers = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign) else []
+            if any("sys.argv" in ast.unparse(target) for target in targets):
+                writers.add(module_name(path))
+    # the sweep's job runner hides submitit's own command line while a run's CLI runs in its process, and restores it
+    assert writers <= {"ser_lightning.experiments.job"}
