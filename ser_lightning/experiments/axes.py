@@ -3,11 +3,12 @@ is shown in run names, the short names of axes, and the error a sweep file raise
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Axis", "SweepError", "short_names", "value_label"]
+__all__ = ["Axis", "SweepError", "mapping_of", "short_names", "value_label"]
 
 
 class SweepError(ValueError):
@@ -57,3 +58,12 @@ def short_names(axes: Sequence[Axis], names: dict[str, str]) -> dict[str, str]:
     if twice:
         raise SweepError(f"Two axes are both shown as {twice}; give them distinct `names:`.")
     return result
+
+
+def mapping_of(value: Any, where: str, path: Path) -> dict[str, Any]:
+    """A sweep file's block ``where`` as a dict (empty when absent); anything but a mapping is refused naming the key."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SweepError(f"{path}: `{where}` must be a mapping, got {type(value).__name__}.")
+    return dict(value)

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .axes import Axis, SweepError, short_names, value_label
+from .axes import Axis, SweepError, mapping_of, short_names, value_label
 
 MONITOR = "val/ua"
 EARLY_STOPPING = "lightning.pytorch.callbacks.EarlyStopping"
@@ -168,14 +168,6 @@ class Search:
         )
 
 
-def _mapping_of(value: Any, where: str, path: Path) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise SweepError(f"{path}: `{where}` must be a mapping, got {value!r}.")
-    return dict(value)
-
-
 def _int(raw: Mapping[str, Any], key: str, where: str, path: Path, minimum: int, default: Any = ...) -> Any:
     value = raw.get(key, default)
     if value is ...:
@@ -286,7 +278,7 @@ def parse_search(
             raise SweepError(f"{path}: `search.seeds` repeats a seed: {seeds}.")
     seed_block = block_of.get(SEED_AXIS) if seeds is not None else None
     point: dict[int, int] = {}
-    for name, label in _mapping_of(raw.get("at"), "search.at", path).items():
+    for name, label in mapping_of(raw.get("at"), "search.at", path).items():
         axis = _axis_named(name, axes, shown, path, "search.at")
         block = block_of[axis.name]
         if block == block_of[per.name]:

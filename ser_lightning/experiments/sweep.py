@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .axes import Axis, SweepError, value_label
+from .axes import Axis, SweepError, mapping_of, value_label
 from .claims import ClaimError, parse_claims
 
 if TYPE_CHECKING:
@@ -156,14 +156,6 @@ def find_sweep(name: str | Path) -> Path:
     )
 
 
-def _mapping(value: Any, where: str, path: Path) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise SweepError(f"{path}: `{where}` must be a mapping, got {type(value).__name__}.")
-    return dict(value)
-
-
 def _axis(name: str, values: Any, path: Path) -> Axis:
     """A list axis (one override per value) or a labelled axis (label -> overrides)."""
     if isinstance(values, list):
@@ -185,7 +177,7 @@ def _axis(name: str, values: Any, path: Path) -> Axis:
 
 
 def _launcher(raw: Any, path: Path) -> Launcher:
-    raw = _mapping(raw, "launcher", path)
+    raw = mapping_of(raw, "launcher", path)
     launcher = Launcher(
         cluster=str(raw.pop("cluster", "local")),
         max_parallel=int(raw.pop("max_parallel", 1)),
@@ -200,7 +192,7 @@ def _launcher(raw: Any, path: Path) -> Launcher:
 
 
 def _report(raw: Any, path: Path) -> Report:
-    raw = _mapping(raw, "report", path)
+    raw = mapping_of(raw, "report", path)
     unknown = set(raw) - {"metric", "replicates", "alpha"}
     if unknown:
         raise SweepError(f"{path}: unknown report key(s) {sorted(unknown)}; report takes metric, replicates and alpha.")
@@ -211,10 +203,10 @@ def _report(raw: Any, path: Path) -> Report:
 
 
 def _blocks(raw: Mapping[str, Any], path: Path) -> list[list[Axis]]:
-    blocks = [[_axis(str(name), values, path)] for name, values in _mapping(raw.get("grid"), "grid", path).items()]
+    blocks = [[_axis(str(name), values, path)] for name, values in mapping_of(raw.get("grid"), "grid", path).items()]
     zipped = raw.get("zip") or []
     for group in [zipped] if isinstance(zipped, Mapping) else zipped:
-        axes = [_axis(str(name), values, path) for name, values in _mapping(group, "zip", path).items()]
+        axes = [_axis(str(name), values, path) for name, values in mapping_of(group, "zip", path).items()]
         lengths = {axis.name: len(axis.points) for axis in axes}
         if len(set(lengths.values())) > 1:
             raise SweepError(f"{path}: zipped axes must have equal lengths, got {lengths}.")
@@ -238,12 +230,12 @@ def _labels(raw: Any, blocks: list[list[Axis]], names: Mapping[str, str], path: 
     """Display names per axis (keyed by the axis's full name), each naming a label the axis has."""
     axes = [axis for block in blocks for axis in block]
     result: dict[str, dict[str, str]] = {}
-    for key, shown in _mapping(raw, "labels", path).items():
+    for key, shown in mapping_of(raw, "labels", path).items():
         axis = next((a for a in axes if str(key) in (a.name, names.get(a.name), a.name.rsplit(".", 1)[-1])), None)
         if axis is None:
             raise SweepError(f"{path}: labels names axis `{key}`, which the grid does not have; axes: {', '.join(a.name for a in axes)}.")
         known = [label for label, _ in axis.points]
-        mapping = {str(label): str(name) for label, name in _mapping(shown, f"labels.{key}", path).items()}
+        mapping = {str(label): str(name) for label, name in mapping_of(shown, f"labels.{key}", path).items()}
         unknown = sorted(set(mapping) - set(known))
         if unknown:
             raise SweepError(f"{path}: labels.{key} names {unknown}, not labels of axis `{axis.name}` ({', '.join(known)}).")
@@ -272,14 +264,14 @@ def load_sweep(path: str | Path, output: str | Path | None = None) -> Sweep:
         raise SweepError(f"{path}: command is {command!r}; a sweep runs {' or '.join(COMMANDS)}.")
     name = str(raw.get("name") or path.stem)
     blocks = _blocks(raw, path)
-    names = {str(k): str(v) for k, v in _mapping(raw.get("names"), "names", path).items()}
+    names = {str(k): str(v) for k, v in mapping_of(raw.get("names"), "names", path).items()}
     sweep = Sweep(
         path=path,
         name=name,
         output=Path(output if output is not None else raw.get("output") or Path("sweeps") / name),
         command=command,
         configs=configs,
-        overrides=_mapping(raw.get("overrides"), "overrides", path),
+        overrides=mapping_of(raw.get("overrides"), "overrides", path),
         blocks=blocks,
         names=names,
         launcher=_launcher(raw.get("launcher"), path),
