@@ -35,14 +35,12 @@ from .checkpoints import (
 )
 from .config_errors import ConfigError, is_validation_error, own_error
 from .data.datamodule import SERDataModule
-from .evaluation import ROWS_FILE, Group, logged_metrics, write_rows
-from .evaluation.metrics import per_class_recall
 from .features import FeatureCache
 from .models import EmotionRecognizer
 from .models.metrics import results_table
 from .models.standalone import CHECKPOINT_KEY
 from .predictions import PredictionWriter
-from .results import write_results
+from .run_files import RunRecorder
 
 
 def shipped_configs() -> Path:
@@ -273,6 +271,7 @@ class SERLightningCLI(LightningCLI):
             warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
         self._check_labels_against_checkpoint()
         self.trainer.callbacks.append(RemoveFailedRunFolders(getattr(self, "_new_folders", [])))
+        self.trainer.callbacks.append(RunRecorder(self.subcommand, self._resolved_config()))
 
     def _check_labels_against_checkpoint(self) -> None:
         """A trained model tests and predicts only the classes it was trained on, in their order."""
@@ -295,28 +294,11 @@ class SERLightningCLI(LightningCLI):
             return
         checkpoint = self.trainer.checkpoint_callback
         best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
-        self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best, verbose=False)
+        self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best, verbose=False)  # the RunRecorder writes its files
         self._print_results(f"Test results of {best or 'the final weights'}")
-        self._write_results(best)
 
     def after_test(self) -> None:
         self._print_results("Test results")
-        self._write_results(self.config[self.subcommand].get("ckpt_path"))
-
-    def _write_results(self, checkpoint: str | None) -> None:
-        """``test_predictions.csv.gz`` (one row per test utterance and SNR) and ``results.json`` (test metrics computed from
-        those rows, per group, with the resolved config: sweeps read both) in the run's log folder."""
-        log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must take part, not rank 0 alone
-        rows = self.model.test_rows
-        if not self.trainer.is_global_zero or not self.model.test_results or log_dir is None or rows is None:
-            return
-        predictions = write_rows(rows, Path(log_dir) / ROWS_FILE)
-        clean = rows.select(Group().mask(rows))
-        metrics = logged_metrics(self.model.test_results) | {f"test/recall/{name}": value for name, value in per_class_recall(clean).items()}
-        data = getattr(self.datamodule, "summary", None) or None
-        write_results(
-            log_dir, self.subcommand, checkpoint, metrics, self.model.test_results, self._resolved_config(), data=data, predictions=predictions.name
-        )
 
     def _print_results(self, title: str) -> None:
         if self.trainer.is_global_zero and self.model.test_results:

@@ -1,8 +1,9 @@
-"""The schema of a run's ``results.json``: written by the CLI after ``test``, read by the experiments (sweeps, tables, plots).
+"""The schema of a run's ``results.json``: written after every test by :class:`~ser_lightning.run_files.RunRecorder`, read by
+the experiments (sweeps, tables, plots).
 
 It holds the test metrics (named by :mod:`ser_lightning.naming`), the results per test group, the resolved config,
 the study fields read from that config (backbone, train and test corpora, k, seeds) and the data summary. It lives
-below the CLI that writes it and the experiments that read it. Light on purpose (no torch): a sweep reads hundreds.
+below the callback that writes it and the experiments that read it. Light on purpose (no torch): a sweep reads hundreds.
 """
 
 from __future__ import annotations

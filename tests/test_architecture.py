@@ -120,6 +120,24 @@ def test_only_the_model_reads_the_trainers_loop_internals():
     assert readers <= {"ser_lightning.models.module"}, readers
 
 
+def test_only_the_run_recorder_writes_into_a_runs_log_folder():
+    """Run files (split.json, shots.jsonl, bad_audio.csv, results.json, the test rows) are written by one callback,
+    as Lightning's SaveConfigCallback writes config.yaml: the DataModule, the model and the CLI only hold what they know.
+    (The prediction writer, a callback too, writes ``predict``'s output there.)"""
+
+    def trainer_log_dir(node: ast.AST) -> bool:
+        if not isinstance(node, ast.Attribute) or node.attr != "log_dir":
+            return False
+        owner = node.value
+        return (isinstance(owner, ast.Name) and owner.id == "trainer") or (isinstance(owner, ast.Attribute) and owner.attr == "trainer")
+
+    readers = set()
+    for path in PACKAGE.rglob("*.py"):
+        if any(trainer_log_dir(node) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))):
+            readers.add(module_name(path))
+    assert readers == {"ser_lightning.run_files", "ser_lightning.predictions"}, readers
+
+
 OTHERS = ("trainer", "pl_module", "datamodule", "_datamodule", "model", "backbone")  # objects a module must not write into
 # Lightning's public flags that a callback is documented to set (EarlyStopping, Optuna's pruning callback do the same)
 LIGHTNING_FLAGS = {"trainer.should_stop"}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -23,11 +22,23 @@ from .batching import DurationBatchSampler, EpochShuffleSampler, collate_utteran
 from .corpora import Corpus
 from .dataset import UtteranceDataset
 from .labels import LabelSpace, LabelSpaceName, NeutralValence, build_label_space
-from .manifest import ManifestError, Utterance, write_manifest
+from .manifest import ManifestError, Utterance
 from .plans import SpeakerHoldout, SplitPlan
 from .resume import ResumableBatches
 from .splits import Split
-from .summary import count_classes, describe_summary, write_summary
+from .summary import count_classes, describe_summary
+
+
+@dataclass(frozen=True)
+class DataRecord:
+    """What a set-up DataModule holds for the run's files: the summary (``split.json``), the shots drawn, and the files
+    left out (path -> reason: ``on_bad_audio: skip`` and the corpus parsers)."""
+
+    summary: dict[str, Any]
+    shots: list[Utterance]
+    bad_audio: dict[str, str]
+    skipped_files: dict[str, str]
+
 
 STAGE_SPLITS: dict[str, tuple[str, ...]] = {  # the datasets each trainer function reads
     "fit": ("train", "unlabelled", "val"),
@@ -79,8 +90,9 @@ class SERDataModule(LightningDataModule):
             backbone's cached features of noisy copies serve every seed that tests the utterance.
         on_bad_audio: what a bad audio file does: ``error`` (default: the run stops before training and names
             every bad file) or ``skip`` (bad files are left out and listed with their reasons in
-            ``bad_audio.csv`` in the run's log folder). Bad means missing, unreadable, empty, shorter than
-            ``min_seconds``, or (with ``check_samples``) NaN/Inf samples, floats far outside [-1, 1], silence,
+            ``bad_audio.csv`` in the run's log folder: :class:`~ser_lightning.run_files.RunRecorder`, which the CLI
+            adds, writes it). Bad means missing, unreadable, empty, shorter than ``min_seconds``, or (with
+            ``check_samples``) NaN/Inf samples, floats far outside [-1, 1], silence,
             or stereo channels that cancel in the mono mix. Odd but sound files (any bit depth, rate,
             channel count, FLAC/OGG/MP3) are converted, never rejected.
         check_samples: decode every file once at setup to check its samples (cached per file, so only new or
@@ -249,22 +261,19 @@ class SERDataModule(LightningDataModule):
         self.summary = self.split_summary()
         rank_zero_info(describe_summary(self.summary))
         if self.trainer is not None and stage in ("fit", None):
-            self._log_effective_batch()  # before split.json is written: it records it
-        log_dir = self._log_dir()
-        if log_dir is not None and self.trainer.loggers:  # without a logger, log_dir is the working directory
-            write_summary(log_dir, self.summary)
-        self._write_listing("bad_audio.csv", self.bad_audio, "skipped bad audio file(s)")
-        self._write_listing("skipped_files.csv", self.skipped_files, "file(s) the corpus parsers skipped")
+            self._log_effective_batch()  # part of the summary (split.json)
         if split.adaptation:
-            self._record_shots(log_dir)
+            self._describe_shots()
 
-    def _record_shots(self, log_dir: str | None) -> None:
+    def record(self) -> DataRecord:
+        """What this DataModule trained and tests on (after ``setup``), for the run's files (:class:`~ser_lightning.run_files.RunRecorder`)."""
+        return DataRecord(self.summary, list(self.split.shots), dict(self.bad_audio), dict(self.skipped_files))
+
+    def _describe_shots(self) -> None:
         speakers = sorted({u.speaker for u in self.split.adaptation})
         message = f"Adaptation: {len(speakers)} target speaker(s) set aside and never tested ({', '.join(speakers)})"
         if self.split.shots:
             message += f"; {len(self.split.shots)} shots ({self.summary['shots']}), each seen {self.summary['shots_oversample']}x per epoch"
-            if log_dir:
-                message += f"; listed in {write_manifest(self.split.shots, Path(log_dir) / 'shots.jsonl')}"
         rank_zero_info(message + ".")
 
     def _log_effective_batch(self) -> None:
@@ -283,32 +292,10 @@ class SERDataModule(LightningDataModule):
             f"{budget}; learning rates are not scaled with it: pin trainer.devices, or adjust lr and accumulate_grad_batches together."
         )
 
-    def _log_dir(self) -> str | None:
-        """The run's log folder on the global-zero process (None elsewhere, or without a trainer).
-
-        Every rank must call it: ``trainer.log_dir`` is a broadcast under DDP."""
-        if self.trainer is None:
-            return None
-        log_dir = getattr(self.trainer, "log_dir", None)
-        return log_dir if self.trainer.is_global_zero else None
-
     def split_summary(self) -> dict[str, Any]:
         """Utterances per class and speakers of every split, role and language (after ``setup``), as plain data."""
         splits = {name: count_classes(d.utterances, self.label_names) for name, d in self.datasets.items() if d.labelled}
         return {"seed": self.seed, "label_names": self.label_names, "splits": splits} | self.plan.summary(self.split, self.label_names)
-
-    def _write_listing(self, name: str, files: dict[str, str], what: str) -> None:
-        """``name`` (path, reason) in the run's log folder, e.g. the files ``on_bad_audio: skip`` left out."""
-        log_dir = self._log_dir()  # on every rank: a broadcast under DDP
-        if not files or not log_dir:
-            return
-        path = Path(log_dir) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["path", "reason"])
-            writer.writerows(sorted(files.items()))
-        rank_zero_info(f"The {len(files)} {what} are listed in {path}.")
 
     def train_label_counts(self) -> list[int]:
         """Training utterances per class, in class order (after ``setup``): for ``class_weights: auto``."""

@@ -126,14 +126,13 @@ def test_skip_leaves_bad_files_out_and_lists_each_with_its_reason(small_corpus, 
 
 
 def test_the_skip_report_is_written_beside_the_run(small_corpus, tmp_path):
-    from lightning.pytorch import Trainer
+    from ser_lightning.run_files import write_data_files
 
     root, bad = with_bad_files(small_corpus, tmp_path)
     dm = datamodule(root, on_bad_audio="skip")
-    trainer = Trainer(default_root_dir=tmp_path, logger=False)
-    dm.trainer = trainer
     with pytest.warns(UserWarning, match="bad audio"):
         dm.setup("fit")
+    assert tmp_path / "bad_audio.csv" in write_data_files(tmp_path, dm.record(), summary=False)
     with (tmp_path / "bad_audio.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(row["path"].rsplit("/", 1)[-1] for row in rows) == bad and all(row["reason"] for row in rows)

@@ -90,6 +90,7 @@ def test_the_shot_list_is_saved_in_the_runs_log_folder(small_corpus, tmp_path):
     import lightning as L
 
     from ser_lightning.models import CNNLSTM, EmotionRecognizer
+    from ser_lightning.run_files import RunRecorder
 
     dm = CrossLingualDataModule(
         sources=[SyntheticCorpus(str(small_corpus), languages=["en", "de", "it"], **CORPUS)],
@@ -98,8 +99,9 @@ def test_the_shot_list_is_saved_in_the_runs_log_folder(small_corpus, tmp_path):
     )  # fmt: skip
     model = EmotionRecognizer(CNNLSTM(n_mels=32, channels=(4,), lstm_hidden=8), num_classes=4, head_hidden=0)
     trainer = L.Trainer(
-        max_steps=1, log_every_n_steps=1, default_root_dir=tmp_path, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
-    )
+        max_steps=1, log_every_n_steps=1, default_root_dir=tmp_path, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, callbacks=[RunRecorder()],  # a plain Trainer writes the run's files with the CLI's recorder
+    )  # fmt: skip
     trainer.fit(model, datamodule=dm)
     saved = read_manifest(tmp_path / "lightning_logs" / "version_0" / "shots.jsonl")
     assert [(u.path, u.label, u.speaker) for u in saved] == [(u.path, u.label, u.speaker) for u in dm.shots]

@@ -330,17 +330,16 @@ def test_the_datamodule_lists_the_skipped_files_beside_the_run(trees, tmp_path):
     import csv
     import shutil
 
-    from lightning.pytorch import Trainer
-
     from ser_lightning.data import TESSDataModule
+    from ser_lightning.run_files import write_data_files
 
     root = tmp_path / "tess"
     shutil.copytree(trees["tess"], root)
     wav(root / "OAF_angry" / "OAF_angry_take2.wav.wav", 24414)  # no word field: skipped
     dm = TESSDataModule(str(root), batch_size=4)
-    dm.trainer = Trainer(default_root_dir=tmp_path / "run", logger=False)
     with pytest.warns(UserWarning, match="skipped 1 file"):
         dm.setup("fit")
+    assert tmp_path / "run" / "skipped_files.csv" in write_data_files(tmp_path / "run", dm.record())
     with (tmp_path / "run" / "skipped_files.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [Path(row["path"]).name for row in rows] == ["OAF_angry_take2.wav.wav"] and "not a TESS file name" in rows[0]["reason"]
