@@ -212,12 +212,36 @@ def search_blocks(folder: Path, names: Names) -> list[Any]:
     blocks: list[Any] = [Heading("Model selection", "search")]
     if error:
         return blocks + [Text(error, "warning")]
+    labels = data.get("labels") if isinstance(data, Mapping) else None
+    if isinstance(labels, Mapping) and all(isinstance(v, Mapping) for v in labels.values()):  # what the search writes
+        axis = names.model_axes[0] if len(names.model_axes) == 1 else ""
+        rows = [[names.value(axis, label), *_search_cells(record)] for label, record in labels.items()]
+        rows += [[names.value(axis, label), "none finished", "–", "–", "–", "–"] for label in data.get("unfinished") or []]
+        budget = data.get("budget") if isinstance(data.get("budget"), Mapping) else {}
+        caption = (
+            f"Chosen on the validation speakers only (best val UA over {data.get('trials', '?')} trials per model; no test "
+            f"metric is read); every trial and run: at most {budget.get('max_epochs', '?')} epochs, early stopping on "
+            f"val UA with patience {budget.get('patience', '?')}. From {CHOSEN}."
+        )
+        columns = ["model", "chosen", "best val UA (trial)", "trials: complete / pruned / failed", "epochs", "wall time"]
+        return blocks + [Table(columns, rows, "chosen", caption)]
     if isinstance(data, Mapping) and data and all(isinstance(v, Mapping) for v in data.values()):
         columns = first_seen([key for record in data.values() for key in record])
         axis = names.model_axes[0] if len(names.model_axes) == 1 else ""
         rows = [[names.value(axis, model), *(_flat(record[c]) if c in record else "–" for c in columns)] for model, record in data.items()]
         return blocks + [Table(["model", *columns], rows, "chosen", f"Settings chosen per model by the search ({CHOSEN}).")]
     return blocks + [Text(f"The search's choices ({CHOSEN}):"), Code(json.dumps(data, indent=1))]
+
+
+def _search_cells(record: Mapping[str, Any]) -> list[str]:
+    """One model's search outcome: chosen settings, best val UA (its trial), trial counts, epochs and wall time."""
+    params = record.get("params")
+    chosen = ", ".join(f"{key.rsplit('.', 1)[-1]}={_flat(value)}" for key, value in params.items()) if isinstance(params, Mapping) else "–"
+    best = record.get("best_val_ua")
+    best_text = f"{best:.3f} ({record.get('best_trial')})" if isinstance(best, (int, float)) else "–"
+    counts = f"{record.get('trials', '?')}: {record.get('complete', '?')} / {record.get('pruned', '?')} / {record.get('failed', '?')}"
+    seconds = record.get("seconds")
+    return [chosen, best_text, counts, str(record.get("epochs", "–")), f"{seconds:.0f} s" if isinstance(seconds, (int, float)) else "–"]
 
 
 def _files(document: Document, folder: RunFolder) -> list[Link]:

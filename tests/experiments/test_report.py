@@ -34,7 +34,25 @@ CLAIMS = [
     {"name": "multilingual beats English-only", "better": {"model": "whisper_base"}, "worse": {"model": "whisper_tiny_en"}, "change": None,
      "delta": 0.001, "low": -0.04, "high": 0.04, "p": 0.95, "p_holm": 0.95, "verdict": "does not hold"},
 ]  # fmt: skip
-CHOSEN = {"whisper_base": {"params": {"lr_head": 0.001, "head_hidden": 64}, "val/ua": 0.712, "trials": 12, "epochs": 30, "seconds": 410.2}}
+CHOSEN = {  # as experiments.search writes it
+    "sweep": "real_urdu",
+    "trials": 6,
+    "budget": {"max_epochs": 30, "patience": 5},
+    "labels": {
+        "whisper_base": {
+            "params": {"model.lr_head": 0.001, "model.head_hidden": 64},
+            "best_val_ua": 0.7123,
+            "best_trial": 2,
+            "trials": 6,
+            "complete": 4,
+            "pruned": 2,
+            "failed": 0,
+            "epochs": 30,
+            "seconds": 410.2,
+        }
+    },
+    "unfinished": ["cnn_lstm"],
+}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHECK = """<script>
 window.addEventListener("load", () => {
@@ -141,7 +159,10 @@ def test_results_tables_carry_their_intervals_and_the_search_its_choices(study):
     noise = [row for row in study.page.tables["noise"] if row]
     assert len(noise) == 8 and noise[0][:2] == ["CNN-LSTM", "target (unseen)"]
     chosen = [row for row in study.page.tables["chosen"] if row]
-    assert chosen == [["Whisper base", "lr_head=0.001, head_hidden=64", "0.712", "12", "30", "410.2"]]
+    assert chosen == [
+        ["Whisper base", "lr_head=0.001, head_hidden=64", "0.712 (2)", "6: 4 / 2 / 0", "30", "410 s"],
+        ["CNN-LSTM", "none finished", "–", "–", "–", "–"],
+    ]
     interval = Cell(0.5, 0.1, 3)
     interval.low, interval.high = 0.41, 0.58  # the study's bootstrap interval, where computed
     assert cell_text(interval) == "0.500 [0.410, 0.580] (3)" and cell_text(Cell(0.5, 0.1, 3)) == "0.500 ± 0.100 (3)" and cell_text(None) == "–"
