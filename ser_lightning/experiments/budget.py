@@ -125,13 +125,18 @@ class Search:
         """The searched options of one label."""
         return {key: param for key, param in self.space.items() if param.applies(label)}
 
-    def fingerprint(self) -> dict[str, Any]:
-        """What makes two searches the same search (everything but the number of trials, which may grow)."""
+    def fingerprint(self, label: str | None = None) -> dict[str, Any]:
+        """What makes two searches the same search (everything but the number of trials, which may grow). With ``label``:
+        what makes its trials the same, i.e. only the options searched for it, so adding a model to a sweep (or an
+        option for another model) keeps the trials the others already ran."""
+        space = {key: param.as_dict() for key, param in self.space.items()}
+        if label is not None:
+            space = {key: {k: v for k, v in found.items() if k != "only"} for key, found in space.items() if self.space[key].applies(label)}
         return {
             "per": self.per,
             "at": self.at,
             "seeds": self.seeds,
-            "space": {key: param.as_dict() for key, param in self.space.items()},
+            "space": space,
             "seed": self.seed,
             "startup": self.startup,
             "pruning": asdict(self.pruning) if self.pruning else None,

@@ -129,9 +129,9 @@ def _open_studies(sweep: Sweep) -> dict[str, optuna.Study]:
 
     from .trial import open_storage
 
-    fingerprint = json.loads(json.dumps(sweep.search.fingerprint()))
     studies = {}
     for label in sweep.search.labels:
+        fingerprint = json.loads(json.dumps(sweep.search.fingerprint(label)))
         path = storage_path(sweep, label)
         study = optuna.create_study(study_name=label, storage=open_storage(path), direction="maximize", load_if_exists=True)
         found = study.user_attrs.get("search")

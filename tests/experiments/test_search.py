@@ -201,6 +201,20 @@ def test_an_interrupted_search_resumes_where_it_stopped_and_the_runs_take_the_ch
     assert experiments_main(["plan", str(path)]) == 0
 
 
+def test_a_models_search_stays_the_same_search_when_another_model_or_its_option_joins_the_sweep(tmp_path):
+    """Each model's Optuna study is checked against the options searched for it alone: adding the CNN-LSTM (and its
+    backbone learning rate) to a sweep of probes keeps the probes' finished trials; a change to a probe's own space does not."""
+    both = load_sweep(sweep_file(tmp_path)).search
+    (tmp_path / "alone").mkdir()
+    space_a = {"model.lr_head": SPACE["model.lr_head"]}
+    alone = load_sweep(sweep_file(tmp_path / "alone", grid={"model": {"a": {}}}, search={**both.declared, "space": space_a})).search
+    assert both.fingerprint("a") == alone.fingerprint("a") and both.fingerprint() != alone.fingerprint()
+    assert both.fingerprint("b") != both.fingerprint("a")  # b also searches its backbone's learning rate
+    wider = {"model.lr_head": {**SPACE["model.lr_head"], "high": 0.1}}
+    changed = load_sweep(sweep_file(tmp_path / "alone", grid={"model": {"a": {}}}, search={**both.declared, "space": wider})).search
+    assert changed.fingerprint("a") != alone.fingerprint("a")
+
+
 def test_plan_says_to_be_searched_until_the_search_has_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     path = sweep_file(tmp_path)
