@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from lightning.pytorch import Trainer  # noqa: E402
 from report import Figure, figure, markdown_table  # noqa: E402
 
-from ser_lightning.data.files import AudioFiles, Window  # noqa: E402
+from ser_lightning.data.audio_files import AudioFiles, Window  # noqa: E402
 from ser_lightning.data.long_recordings import LongRecording, boundary_errors, make_long_recordings, segment_labels, unweighted_accuracy  # noqa: E402
 from ser_lightning.models import EmotionRecognizer  # noqa: E402
 from ser_lightning.predictions import prediction_rows  # noqa: E402

@@ -120,7 +120,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def check_outputs(outputs: dict[str, str | None], inputs: Sequence[str] = ()) -> None:
     """Raise ``ConfigError`` (one line naming both and the fix) when an output of ``predict`` would be written onto one
     of its inputs or onto another of its outputs, or when its name is that of an audio file or a list of files."""
-    from .data.files import AUDIO_EXTENSIONS, LIST_EXTENSIONS
+    from .data.audio_files import AUDIO_EXTENSIONS, LIST_EXTENSIONS
 
     given = {OUTPUT_OPTIONS[key]: Path(value) for key, value in outputs.items() if value}
     for option, path in given.items():
@@ -255,7 +255,7 @@ def predict_files(
     accelerator: str = "auto",
 ) -> list[FilePrediction]:
     """:meth:`EmotionRecognizer.predict_files <ser_lightning.models.EmotionRecognizer.predict_files>`: one prediction per file."""
-    from .data.files import AudioFiles
+    from .data.audio_files import AudioFiles
 
     data = AudioFiles(files, sample_rate=sample_rate, window_seconds=window_seconds, hop_seconds=hop_seconds, batch_size=batch_size)
     trainer = Trainer(

@@ -161,7 +161,7 @@ def test_the_progress_bar_shows_files_done_and_files_per_second_and_is_off_when_
     from lightning.pytorch import Trainer
     from lightning.pytorch.callbacks import TQDMProgressBar
 
-    from ser_lightning.data.files import AudioFiles
+    from ser_lightning.data.audio_files import AudioFiles
     from ser_lightning.predictions import PredictionWriter
 
     new_audio(tmp_path / "new", small_corpus)

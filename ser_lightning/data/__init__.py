@@ -1,5 +1,6 @@
 """Data: corpora, manifests, label spaces, protocols, splits, audio loading, batching and DataModules."""
 
+from .audio_files import AudioFiles
 from .corpora import (
     CORPORA,
     CREMAD,
@@ -35,7 +36,6 @@ from .corpus_datamodules import (
 from .crosslingual import CrossCorpusDataModule, CrossLingualDataModule
 from .datamodule import SERDataModule
 from .emobox import EmoBoxFolds, emobox_folds
-from .files import AudioFiles
 from .labels import CATEGORICAL4, LabelSpace, build_label_space
 from .manifest import ManifestError, Utterance, read_manifest, write_manifest
 from .plans import CorpusFolds, CrossLingual, SpeakerHoldout, SplitPlan

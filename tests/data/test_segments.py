@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from ser_lightning.data.files import AudioFiles
+from ser_lightning.data.audio_files import AudioFiles
 from ser_lightning.data.long_recordings import boundary_errors, make_long_recordings
 from ser_lightning.data.manifest import read_manifest
 from ser_lightning.data.segments import SpeechDetector, _sequence_model, fit_to_window

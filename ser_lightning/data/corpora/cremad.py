@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..manifest import ManifestError, Utterance
 from .base import Corpus
-from .files import audio_folder, locate, wav_files
+from .layout import audio_folder, locate, wav_files
 
 # 1001_DFA_ANG_XX.wav: actor, sentence, emotion, level
 _NAME = re.compile(r"(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav", re.IGNORECASE)

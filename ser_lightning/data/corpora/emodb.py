@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..manifest import Utterance
 from .base import Corpus
-from .files import audio_folder, locate, wav_files
+from .layout import audio_folder, locate, wav_files
 
 # 03a01Fa.wav: speaker 03, text a01, emotion letter F (German), version a
 _NAME = re.compile(r"(\d\d)([ab]\d\d)([a-z])([a-z])\.wav", re.IGNORECASE)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..manifest import Utterance
 from .base import Corpus
-from .files import locate, matching_subfolders, wav_files
+from .layout import locate, matching_subfolders, wav_files
 
 _ACTOR = r"[fm]\d"
 # rab-f1-b1.wav: emotion code (Italian), actor, sentence

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..manifest import Utterance
 from .base import Corpus
-from .files import locate, matching_subfolders, subfolders, wav_files
+from .layout import locate, matching_subfolders, subfolders, wav_files
 
 _SPEAKER = r"\d{4}"
 _SUBSETS = ("train", "evaluation", "test")

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..labels import native_word
 from ..manifest import ManifestError, Utterance
 from .base import Corpus
-from .files import locate, matching_subfolders, visible
+from .layout import locate, matching_subfolders, visible
 
 _SESSION = r"Session\d+"
 # [6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5000, 2.5000, 2.5000]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..manifest import ManifestError, Utterance
 from .base import Corpus
-from .files import describe, matching_subfolders, subfolders, wav_files
+from .layout import describe, matching_subfolders, subfolders, wav_files
 
 _ACTOR = r"Actor_\d+"
 # 03-01-06-01-02-01-12.wav: modality, vocal channel, emotion, intensity, statement, repetition, actor

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..manifest import Utterance
 from .base import Corpus
-from .files import child, locate, matching_subfolders, subfolders, wav_files
+from .layout import child, locate, matching_subfolders, subfolders, wav_files
 
 _CODES = r"(sa|su|a|d|f|h|n)"  # two-letter codes first
 _NAME = re.compile(_CODES + r"(\d\d)\.wav", re.IGNORECASE)  # AudioData/DC/sa05.wav

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..manifest import Utterance
 from .base import Corpus
-from .files import child, locate, wav_files
+from .layout import child, locate, wav_files
 
 # F01A01.wav: gender, speaker number within the gender, emotion letter, index
 _NAME = re.compile(r"([FM])(\d\d)([A-Z])(\d+)\.wav", re.IGNORECASE)

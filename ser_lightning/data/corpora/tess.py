@@ -6,7 +6,7 @@ import re
 
 from ..manifest import Utterance
 from .base import Corpus
-from .files import locate, matching_subfolders, wav_files
+from .layout import locate, matching_subfolders, wav_files
 
 _FOLDER = r"(OAF|YAF)_.+"
 # OAF_back_angry.wav: speaker, word, emotion (ps = pleasant surprise); the speaker field is checked against the folder's

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..labels import NATIVE_CODES, native_word
 from ..manifest import Utterance
 from .base import Corpus
-from .files import locate, subfolders, wav_files
+from .layout import locate, subfolders, wav_files
 
 _EMOTION_FOLDERS = {name.lower() for name in NATIVE_CODES["urdu"]}
 # SM1_F10_A010.wav: speaker (S + gender + number), file of that speaker, emotion letter + index

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from ser_lightning.data.audio import AudioError
-from ser_lightning.data.files import AudioFiles, find_audio_files, windows_of
+from ser_lightning.data.audio_files import AudioFiles, find_audio_files, windows_of
 
 
 def tone(path, seconds: float, rate: int = 16000) -> str:
