@@ -21,6 +21,7 @@ def bench(monkeypatch):
     return lambda name: importlib.import_module(name)
 
 
+@pytest.mark.slow  # the benchmark suite's quick run, in subprocesses
 def test_quick_run_writes_every_requested_figure_with_its_fields(tmp_path):
     command = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "padding", "whisper", "--output", str(tmp_path)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)  # a busy shared machine: minutes

@@ -157,6 +157,7 @@ def test_last_in_a_fixed_folder_refuses_another_experiment(config, tmp_path, cap
     assert "trained with another config (model.dropout: 0.1 -> 0.5)" in message and "--ckpt_path fixed" in message
 
 
+@pytest.mark.slow  # two CLI fits in subprocesses
 def test_two_fits_started_together_take_their_own_versions(config, tmp_path):
     """Both start at once with the same logger name: each reserves its own version_N (an exclusive mkdir)."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}

@@ -60,6 +60,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow  # three fits, one killed in a subprocess
 def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_runs_numbers(small_corpus, tmp_path, monkeypatch, one_thread):
     monkeypatch.chdir(tmp_path)
     main(["fit", "--config", str(config(small_corpus, tmp_path, "whole"))])

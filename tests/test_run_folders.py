@@ -47,6 +47,7 @@ def test_threads_reserving_at_once_each_get_their_own_version_in_both_folders(tm
         assert sorted(p.name for p in root.iterdir()) == sorted(found)
 
 
+@pytest.mark.slow  # starts several Python processes
 def test_processes_reserving_at_once_each_get_their_own_version(tmp_path):
     roots = [tmp_path / "checkpoints" / "ser", tmp_path / "logs" / "ser"]
     go = tmp_path / "go"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -33,6 +34,7 @@ def slurm_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, **slurm, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(PROJECT), "OMP_NUM_THREADS": "1"}
 
 
+@pytest.mark.slow  # a CLI fit in a subprocess, signalled and requeued
 def test_sigusr1_saves_requeues_and_the_requeued_job_resumes(small_corpus, tmp_path):
     path = write_config(tmp_path / "config.yaml", small_corpus, CNN_LSTM, epochs=3)
     raw = yaml.safe_load(path.read_text())

@@ -80,6 +80,7 @@ def test_an_option_the_datamodule_refuses_stops_the_sweep_before_any_run(small_c
     assert not (tmp_path / "out" / "runs").exists()
 
 
+@pytest.mark.slow  # sweep runs through submitit's local executor, in subprocesses
 def test_the_slurm_path_runs_through_submitits_local_executor(small_corpus, tmp_path, monkeypatch):
     """Same code as on a cluster (one job array, submission markers, waiting), executed by submitit's local executor."""
     monkeypatch.chdir(tmp_path)

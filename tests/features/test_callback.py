@@ -169,6 +169,7 @@ def test_dataloader_workers_get_features_filled_after_they_started(corpus, tmp_p
     assert cache.computed == 8 and torch.allclose(cached, plain, atol=1e-6)
 
 
+@pytest.mark.ddp
 def test_ddp_ranks_compute_disjoint_shares_and_read_them_all(corpus, tmp_path):
     folder = tmp_path / "features"
     run = trainer(FeatureCache(enabled=True, folder=str(folder)), epochs=1, strategy="ddp_spawn", accelerator="cpu", devices=2)
@@ -179,6 +180,7 @@ def test_ddp_ranks_compute_disjoint_shares_and_read_them_all(corpus, tmp_path):
     assert len({key for index in indexes for key in index["entries"]}) == 16
 
 
+@pytest.mark.slow  # two whole CLI fits
 def test_one_cli_flag_turns_the_cache_on_for_an_unchanged_config(small_corpus, tmp_path, monkeypatch):
     from ser_lightning.cli import main
 

@@ -222,6 +222,7 @@ def test_real_tiny_en_gives_transformers_encoder_states(small_corpus, window):
         assert torch.allclose(mine, other, atol=2e-3, rtol=1e-3), (mine - other).abs().max()
 
 
+@pytest.mark.slow  # real Whisper weights: a probe fit and a fine-tuning step
 @needs_weights
 def test_a_frozen_probe_with_the_feature_cache_and_a_fine_tuning_step_on_real_weights(small_corpus, tmp_path, monkeypatch):
     from ser_lightning.cli import main
@@ -255,6 +256,7 @@ def test_a_frozen_probe_with_the_feature_cache_and_a_fine_tuning_step_on_real_we
     )
 
 
+@pytest.mark.slow  # real Whisper weights, an ONNX export
 @needs_weights
 def test_a_real_weights_checkpoint_exports_and_reloads_offline_with_its_onnx_file(small_corpus, tmp_path, monkeypatch):
     """``python -m ser_lightning export`` on a Whisper tiny.en probe: the folder rebuilds it offline with equal probabilities,

@@ -30,6 +30,7 @@ def base_folder(kind: str, folder: Path) -> dict:
     return {"class_path": "ser_lightning.models.WhisperBackbone", "init_args": {"name_or_path": str(folder), "window_seconds": 4.0}}
 
 
+@pytest.mark.slow  # a CLI fit, an export and a predict per backbone
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")
 @pytest.mark.parametrize("kind", ["wav2vec2", "whisper"])
 def test_a_checkpoint_predicts_without_the_base_model_folder_or_the_hub(kind, small_corpus, tmp_path, monkeypatch, capsys):

@@ -120,6 +120,7 @@ def test_a_failed_export_leaves_no_folder_and_keeps_an_earlier_export_whole(tmp_
     assert sorted(p.name for p in earlier.iterdir()) == EXPORTED and (earlier / "README.md").read_text() == card
 
 
+@pytest.mark.slow  # an export in a subprocess, killed
 def test_a_killed_export_never_leaves_a_folder_that_looks_complete(tmp_path):
     ckpt = tiny_checkpoint(tmp_path / "a.ckpt")
     started = tmp_path / "onnx.started"
