@@ -220,8 +220,9 @@ def search_blocks(folder: Path, names: Names) -> list[Any]:
         budget = data.get("budget") if isinstance(data.get("budget"), Mapping) else {}
         caption = (
             f"Chosen on the validation speakers only (best val UA over {data.get('trials', '?')} trials per model; no test "
-            f"metric is read); every trial and run: at most {budget.get('max_epochs', '?')} epochs, early stopping on "
-            f"val UA with patience {budget.get('patience', '?')}. From {CHOSEN}."
+            f"metric is read); every trial and run: at most {budget.get('max_epochs', '?')} epochs, "
+            + (f"early stopping on val UA with patience {budget['patience']}" if budget.get("patience") is not None else "no early stopping")
+            + f". From {CHOSEN}."
         )
         columns = ["model", "chosen", "best val UA (trial)", "trials: complete / pruned / failed", "epochs", "wall time"]
         return blocks + [Table(columns, rows, "chosen", caption)]

@@ -130,11 +130,15 @@ def _open_studies(sweep: Sweep) -> dict[str, optuna.Study]:
     from .trial import open_storage
 
     studies = {}
+    whole = json.loads(json.dumps(sweep.search.fingerprint()))
     for label in sweep.search.labels:
         fingerprint = json.loads(json.dumps(sweep.search.fingerprint(label)))
         path = storage_path(sweep, label)
         study = optuna.create_study(study_name=label, storage=open_storage(path), direction="maximize", load_if_exists=True)
         found = study.user_attrs.get("search")
+        if found is not None and found == whole and found != fingerprint:  # stored by a release that fingerprinted the whole search
+            study.set_user_attr("search", fingerprint)
+            found = fingerprint
         if found is None:
             study.set_user_attr("search", fingerprint)
             study.set_user_attr("budget", asdict(sweep.budget))

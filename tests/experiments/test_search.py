@@ -215,6 +215,24 @@ def test_a_models_search_stays_the_same_search_when_another_model_or_its_option_
     assert changed.fingerprint("a") != alone.fingerprint("a")
 
 
+def test_a_study_that_an_earlier_release_fingerprinted_whole_is_taken_as_the_same_search(tmp_path, monkeypatch):
+    """Studies stored the whole search's fingerprint before it became per model: an unchanged sweep keeps their trials."""
+    from ser_lightning.experiments.search import _open_studies, search_folder, storage_path
+
+    monkeypatch.chdir(tmp_path)
+    sweep = load_sweep(sweep_file(tmp_path))
+    search_folder(sweep).mkdir(parents=True)
+    studies = _open_studies(sweep)
+    whole = json.loads(json.dumps(sweep.search.fingerprint()))
+    for study in studies.values():
+        study.set_user_attr("search", whole)  # as the earlier release wrote it
+    reopened = _open_studies(sweep)
+    assert {label: study.user_attrs["search"] for label, study in reopened.items()} == {
+        label: json.loads(json.dumps(sweep.search.fingerprint(label))) for label in sweep.search.labels
+    }
+    assert all(storage_path(sweep, label).exists() for label in sweep.search.labels)
+
+
 def test_plan_says_to_be_searched_until_the_search_has_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     path = sweep_file(tmp_path)
