@@ -46,6 +46,13 @@ class ClaimError(ValueError):
     """A claim that cannot be parsed or evaluated; the message names the sweep file or the claim, and the fix."""
 
 
+class NotRunYet(ClaimError):
+    """A side of a claim has no finished run yet (a sweep that is still running, or partly run)."""
+
+
+NOT_RUN = "not run yet"
+
+
 CLAIM_KEYS = {"name", "better", "worse", "where", "change", "group", "metric", "margin"}
 SNR = "snr"
 ROLES = ("source", "target")
@@ -162,7 +169,7 @@ def _matching(runs: Sequence[FinishedRun], selection: Mapping[str, str], claim: 
     if unknown:
         raise ClaimError(f"claim {claim.name!r} ({side}): no axis {unknown} in the sweep; its axes are {sorted(runs[0].point)} (and snr).")
     if not chosen:
-        raise ClaimError(f"claim {claim.name!r} ({side}): no finished run has {dict(selection)}; run the sweep first.")
+        raise NotRunYet(f"no finished run has {dict(selection)} ({side})")
     for axis in chosen[0].point:
         labels = sorted({run.point[axis] for run in chosen})
         if len(labels) > 1:
@@ -207,26 +214,53 @@ def verdict(delta: float, low: float, high: float, p_adjusted: float, alpha: flo
     return "inconclusive"
 
 
+def check_labels(claims: Sequence[Claim], points: Sequence[Mapping[str, str]]) -> None:
+    """Every axis and label a claim names is in the sweep's grid (``snr`` aside): a typo is refused, not waited for."""
+    known: dict[str, set[str]] = {}
+    for point in points:
+        for axis, label in point.items():
+            known.setdefault(axis, set()).add(label)
+    for claim in claims:
+        changed = [(claim.change[0], label) for label in claim.change[1:]] if claim.change else []
+        for axis, label in [*claim.where.items(), *claim.better.items(), *claim.worse.items(), *changed]:
+            if axis == SNR:
+                continue
+            if axis not in known:
+                raise ClaimError(f"claim {claim.name!r}: no axis {axis!r} in the sweep; its axes are {sorted(known)} (and snr).")
+            if label not in known[axis]:
+                raise ClaimError(f"claim {claim.name!r}: {axis}={label} is not a label of the grid ({', '.join(sorted(known[axis]))}).")
+
+
 def evaluate(claims: Sequence[Claim], runs: Sequence[FinishedRun], alpha: float = DEFAULT_ALPHA) -> list[dict[str, Any]]:
-    """Every claim's comparison and verdict (Holm-adjusted across ``claims``), as JSON-ready records."""
+    """Every claim's comparison and verdict (Holm-adjusted across ``claims``), as JSON-ready records.
+
+    A claim with a side that has no finished run yet is ``not run yet`` and enters Holm's correction with p = 1: the
+    family stays the declared one, so the claims already computed are never judged less strictly than they will be."""
     records = []
     for claim in claims:
-        comparison = paired(_side(runs, claim, claim.better, "better"), _side(runs, claim, claim.worse, "worse"), claim.metric)
-        records.append(
-            {
-                **asdict(claim),
-                "change": {claim.change[0]: [claim.change[1], claim.change[2]]} if claim.change else None,
-                "better_value": comparison.better,
-                "worse_value": comparison.worse,
-                "delta": comparison.delta,
-                "low": comparison.low,
-                "high": comparison.high,
-                "p": comparison.p,
-                "seeds": comparison.seeds,
-                "units": comparison.units,
-            }
-        )
-    for record, adjusted in zip(records, holm([record["p"] for record in records])):
+        record: dict[str, Any] = {**asdict(claim), "change": {claim.change[0]: [claim.change[1], claim.change[2]]} if claim.change else None}
+        try:
+            comparison = paired(_side(runs, claim, claim.better, "better"), _side(runs, claim, claim.worse, "worse"), claim.metric)
+        except NotRunYet as missing:
+            empty = dict.fromkeys(("better_value", "worse_value", "delta", "low", "high", "seeds", "units"))
+            records.append(record | empty | {"p": None, "missing": str(missing)})
+            continue
+        record |= {
+            "better_value": comparison.better,
+            "worse_value": comparison.worse,
+            "delta": comparison.delta,
+            "low": comparison.low,
+            "high": comparison.high,
+            "p": comparison.p,
+            "seeds": comparison.seeds,
+            "units": comparison.units,
+        }
+        records.append(record)
+    for record, adjusted in zip(records, holm([1.0 if record["p"] is None else record["p"] for record in records])):
+        if record["p"] is None:
+            record["p_holm"], record["verdict"] = None, NOT_RUN
+            record["note"] = f"{record.pop('missing')}: run the sweep; counted with p = 1 in Holm's correction meanwhile"
+            continue
         record["p_holm"] = adjusted
         record["verdict"] = verdict(record["delta"], record["low"], record["high"], adjusted, alpha, record["margin"])
         record["note"] = (
@@ -262,6 +296,9 @@ def claims_markdown(records: Sequence[Mapping[str, Any]], alpha: float, title: s
     ]
     for r in records:
         metric = r["metric"].upper()
+        if r["verdict"] == NOT_RUN:
+            lines.append(f"| {r['name']} | {_describe(r)} | – | – | – | – | – | – | **{NOT_RUN}** ({r['note']}) |")
+            continue
         lines.append(
             f"| {r['name']} | {_describe(r)} | {r['better_value']:.3f} | {r['worse_value']:.3f} | {r['delta']:+.3f} {metric} | "
             f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['p']:.4f} | {r['p_holm']:.4f} | **{r['verdict']}** |"
@@ -269,11 +306,11 @@ def claims_markdown(records: Sequence[Mapping[str, Any]], alpha: float, title: s
     return "\n".join(lines) + "\n"
 
 
-def write_claims(folder: Path, records: Sequence[Mapping[str, Any]], alpha: float, sweep: str) -> tuple[Path, Path]:
-    """``claims.json`` and ``claims.md`` in the sweep folder."""
+def write_claims(folder: Path, records: Sequence[Mapping[str, Any]], alpha: float, sweep: str, title: str | None = None) -> tuple[Path, Path]:
+    """``claims.json`` and ``claims.md`` (headed ``title``, default ``SWEEP: claims``) in the sweep folder."""
     data = {"sweep": sweep, "alpha": alpha, "claims": list(records)}
     json_path = write_text_atomic(folder / "claims.json", json.dumps(data, indent=1))
-    md_path = write_text_atomic(folder / "claims.md", claims_markdown(records, alpha, f"{sweep}: claims"))
+    md_path = write_text_atomic(folder / "claims.md", claims_markdown(records, alpha, title or f"{sweep}: claims"))
     return json_path, md_path
 
 

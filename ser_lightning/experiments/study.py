@@ -80,19 +80,21 @@ def collect(sweep: Sweep, report: Report = print) -> Outputs:
 
 def claims(sweep: Sweep, report: Report = print) -> list[dict]:
     """Test the sweep's declared claims on its finished runs' test rows, print them and write claims.md and claims.json."""
-    from .claims import ClaimError, claims_markdown, evaluate, finished_runs, write_claims
+    from .claims import ClaimError, check_labels, claims_markdown, evaluate, finished_runs, write_claims
 
     specs = expand(sweep)
     if not sweep.claims:
         report(f"{sweep.name}: the sweep declares no claims (add a `claims:` list; see ser_lightning/experiments/claims.py).")
         return []
+    check_labels(sweep.claims, [spec.point for spec in specs])
     replicates = sweep.report.replicates if sweep.report.replicates is not None else default_replicates(list(specs[0].point))
     runs = finished_runs(specs, replicates, lambda spec: RunFolder(spec.folder).state().state)
     if not runs:
         raise ClaimError(f"{sweep.name}: no finished run with test rows ({len(specs)} in the grid); run the sweep first.")
     records = evaluate(sweep.claims, runs, sweep.report.alpha)
-    json_path, md_path = write_claims(Path(sweep.output), records, sweep.report.alpha, sweep.name)
-    report(claims_markdown(records, sweep.report.alpha, f"{sweep.name}: claims ({len(runs)} of {len(specs)} runs)").rstrip())
+    title = f"{sweep.name}: claims ({len(runs)} of {len(specs)} runs finished)"
+    json_path, md_path = write_claims(Path(sweep.output), records, sweep.report.alpha, sweep.name, title)
+    report(claims_markdown(records, sweep.report.alpha, title).rstrip())
     report(f"{sweep.name}: wrote {md_path} and {json_path}")
     return records
 

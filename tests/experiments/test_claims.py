@@ -144,6 +144,31 @@ def test_a_claim_that_names_no_run_or_leaves_an_axis_open_is_refused_in_one_line
         load_sweep(bad)
 
 
+def test_a_partly_run_sweep_gives_the_claims_it_can_and_says_which_wait(tmp_path, monkeypatch, capsys):
+    """A claim whose side has no finished run is `not run yet` and counts with p = 1 in Holm's correction, so the
+    claims already computed are judged against the whole declared family; a label the grid lacks is still refused."""
+    monkeypatch.chdir(tmp_path)
+    sweep = fabricate(tmp_path)
+    full = {record["name"]: record for record in claims(sweep, report=lambda line: None)}
+    for spec in expand(sweep, tmp_path):
+        if spec.point["shots"] == "k20":
+            (RunFolder(spec.folder).log_dir / ROWS_FILE).unlink()  # as if the k20 runs had not finished
+    assert main(["claims", str(tmp_path / "toy.yaml"), "--output", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "claims (12 of 12 runs finished)" not in printed  # the rows-less runs do not count
+    partial = {record["name"]: record for record in json.loads((tmp_path / "out" / "claims.json").read_text())["claims"]}
+    gains = partial["the good model gains more from shots"]
+    assert gains["verdict"] == "not run yet" and gains["p_holm"] is None and "shots': 'k20'" in gains["note"]
+    target = partial["the good model beats the poor one on the target"]
+    assert target["delta"] == pytest.approx(full[target["name"]]["delta"]) and target["verdict"] == "holds"
+    assert target["p_holm"] >= full[target["name"]]["p_holm"] - 1e-12  # never less strict than with the whole family
+    assert "**not run yet**" in (tmp_path / "out" / "claims.md").read_text()
+    typo = SWEEP.split("claims:")[0] + "claims:\n  - {name: typo, better: {model: goood}, worse: {model: poor}, where: {shots: k0}}\n"
+    (tmp_path / "toy.yaml").write_text(typo)
+    assert main(["claims", str(tmp_path / "toy.yaml"), "--output", str(tmp_path / "out")]) == 1
+    assert "model=goood is not a label of the grid (good, poor)" in capsys.readouterr().err
+
+
 def test_verdicts():
     assert verdict(0.1, 0.02, 0.2, 0.01, 0.05, 0.0) == "holds"
     assert verdict(0.1, -0.02, 0.2, 0.2, 0.05, 0.0) == "inconclusive"
