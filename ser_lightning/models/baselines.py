@@ -107,13 +107,13 @@ class CNNLSTM(Backbone):
         valid = steps < frames[:, None]
         reverse = torch.where(valid, frames[:, None] - 1 - steps, steps)[..., None]  # a permutation of each row
         lstm, out = self.lstm, x
+        train = torch.is_grad_enabled()  # cuDNN's backward needs its training kernel (dropout is 0 either way)
         for layer in range(lstm.num_layers):
             directions = []
             for suffix in ("", "_reverse"):
                 weights = [getattr(lstm, f"{name}_l{layer}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
                 state = out.new_zeros(1, out.shape[0], lstm.hidden_size)
                 source = out if not suffix else out.gather(1, reverse + torch.zeros_like(out, dtype=torch.long))
-                train = torch.is_grad_enabled()  # cuDNN's backward needs its training kernel (dropout is 0 either way)
                 y = torch.lstm(source, (state, state), weights, True, 1, 0.0, train, False, True)[0]
                 directions.append(y if not suffix else y.gather(1, reverse + torch.zeros_like(y, dtype=torch.long)))
             out = torch.cat(directions, dim=-1)
