@@ -73,8 +73,17 @@ def test_the_int8_model_labels_real_clips_as_the_float_model_does(exported, smal
         reference = model.probabilities(waves, lengths)
     float_onnx, quantised = onnx_probabilities(fp32, waves, lengths), onnx_probabilities(int8, waves, lengths)
     assert (float_onnx - reference).abs().max() < 1e-4
-    agreement = float((quantised.argmax(1) == reference.argmax(1)).float().mean())
-    assert agreement >= 0.95 and (quantised - reference).abs().max() < 0.1, (agreement, float((quantised - reference).abs().max()))
+    # int8 moves every probability by less than 0.05; a label can then flip only where the float model's top two
+    # classes are closer than twice that move. The briefly trained model has such near ties, and how many depends on
+    # the thread count its training ran with (1 thread: 5 of 96 clips flip, 2 threads: 1), so the check is on the
+    # clips with a clear float decision, and there must be enough of them for it to mean something.
+    moved = float((quantised - reference).abs().max())
+    top_two = reference.topk(2, dim=1).values
+    clear = top_two[:, 0] - top_two[:, 1] > 2 * moved
+    flipped = quantised.argmax(1) != reference.argmax(1)
+    assert moved < 0.05, moved
+    assert clear.float().mean() >= 0.25 and not bool((flipped & clear).any()), (float(clear.float().mean()), int((flipped & clear).sum()))
+    assert flipped.float().mean() <= 0.1, float(flipped.float().mean())
     assert np.allclose(quantised.sum(1).numpy(), 1.0, atol=1e-4)
 
 
