@@ -41,7 +41,15 @@ def write_manifest(paths: Sequence[Path], manifest: Path, speakers: int = SPEAKE
     return manifest
 
 
-def datamodule(manifest: Path, batch_size: int, num_workers: int = 0, sample_rate: int = 16000) -> SERDataModule:
+def datamodule(manifest: Path, batch_size: int, num_workers: int = 0, sample_rate: int = 16000, audio_cache_mb: float = 1024.0) -> SERDataModule:
     """Our DataModule over a generated manifest: one validation and one test speaker, length-grouped batches."""
     corpus = ManifestCorpus(str(manifest), allow_outside_root=True)
-    return SERDataModule(corpora=[corpus], batch_size=batch_size, num_workers=num_workers, sample_rate=sample_rate, val_speakers=1, test_speakers=1)
+    return SERDataModule(
+        corpora=[corpus],
+        batch_size=batch_size,
+        num_workers=num_workers,
+        sample_rate=sample_rate,
+        val_speakers=1,
+        test_speakers=1,
+        audio_cache_mb=audio_cache_mb,
+    )

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from ..naming import snr_tag
 from .audio import AudioError, load_audio, random_crop
+from .audio_cache import DecodedAudio
 from .augment import EvaluationNoise
 from .batching import collate_utterances
 from .manifest import Utterance
@@ -60,7 +61,9 @@ class UtteranceDataset(Dataset):
     ranks, and after a resume. An unlabelled
     dataset (``labelled=False``) drops the labels when it is built and yields label -1. With
     ``skip_bad`` a file that fails to load (it changed since setup checked it) is left out of its
-    batch with a warning instead of stopping the run.
+    batch with a warning instead of stopping the run. ``audio`` keeps decoded waves in memory between epochs (a
+    :class:`~ser_lightning.data.audio_cache.DecodedAudio` at the same ``sample_rate``, shared by a DataModule's
+    datasets); None decodes every read.
     """
 
     def __init__(
@@ -75,7 +78,10 @@ class UtteranceDataset(Dataset):
         labelled: bool = True,
         skip_bad: bool = False,
         seed: int = 0,
+        audio: DecodedAudio | None = None,
     ) -> None:
+        if audio is not None and audio.sample_rate != sample_rate:
+            raise ValueError(f"The audio cache holds waves at {audio.sample_rate} Hz, not the dataset's {sample_rate} Hz.")
         self.utterances = list(utterances) if labelled else [u.with_(label="") for u in utterances]
         self.labelled = labelled
         self.label_index = {name: i for i, name in enumerate(label_names)}
@@ -88,6 +94,7 @@ class UtteranceDataset(Dataset):
         self.noise = noise
         self.skip_bad = skip_bad
         self.seed = seed
+        self.audio = audio
 
     def __len__(self) -> int:
         return len(self.utterances) * len(self.snrs)
@@ -118,7 +125,7 @@ class UtteranceDataset(Dataset):
         snr = self.snrs[index // len(self.utterances)]
         utt = self.utterances[index % len(self.utterances)]
         try:
-            wave = load_audio(utt.path, self.sample_rate)
+            wave = self.audio.load(utt.path) if self.audio is not None else load_audio(utt.path, self.sample_rate)
         except AudioError as error:
             if not self.skip_bad:
                 raise
