@@ -215,7 +215,7 @@ def prune_hpc(folder: Path, resumed: Path) -> list[Path]:
 
 
 # Options that change neither what is learned nor what is measured: a resumed run may change them.
-RESUME_MAY_CHANGE = ("model.num_classes", "model.label_names", "data.init_args.num_workers")
+RESUME_MAY_CHANGE = ("model.num_classes", "model.label_names", "data.init_args.num_workers", "data.init_args.audio_cache_mb")
 
 
 def _plain(value: Any) -> Any:

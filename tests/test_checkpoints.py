@@ -147,6 +147,8 @@ def test_last_resumes_only_a_run_of_the_same_experiment(config, tmp_path, caplog
     assert cli.trainer.ckpt_path is None and Path(cli.trainer.log_dir).name == "version_2"  # a fresh run, not a re-test of another
     cli = fit(config, "--trainer.max_epochs", "3", "--data.init_args.num_workers", "1", "--model.lr_head", "0.003", "--ckpt_path", "last")
     assert Path(cli.trainer.ckpt_path).resolve() == runs / "version_1" / "last.ckpt"  # workers and epochs may change
+    cli = fit(config, "--trainer.max_epochs", "4", "--data.init_args.audio_cache_mb", "0", "--model.lr_head", "0.003", "--ckpt_path", "last")
+    assert Path(cli.trainer.ckpt_path).resolve() == runs / "version_1" / "last.ckpt"  # so may the audio cache's size
 
 
 def test_last_in_a_fixed_folder_refuses_another_experiment(config, tmp_path, capsys):

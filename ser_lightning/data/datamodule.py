@@ -108,8 +108,9 @@ class SERDataModule(LightningDataModule):
             keeps the training set's class mix even where duration tracks emotion (acted corpora: sad is
             slow, angry fast); costs padding where classes differ in length. false groups by duration alone.
         audio_cache_mb: megabytes of decoded, resampled waves kept in memory, so that epochs after the first skip
-            decoding and resampling (an hour of 16 kHz audio is 230 MB), per process: its DataLoader workers share the
-            amount, each DDP rank has its own; a file that changed is read again. 0 decodes every read.
+            decoding and resampling (an hour of 16 kHz audio is 230 MB); a file that changed is read again; 0 decodes
+            every read. Per process: each DDP rank has its own, the workers of a DataLoader share it (so with
+            ``num_workers`` > 0 it serves less; see :class:`~ser_lightning.data.audio_cache.DecodedAudio`).
     """
 
     def __init__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -54,7 +55,8 @@ class _Items(Dataset):
     """The chosen items of a dataset, in order."""
 
     def __init__(self, source: UtteranceDataset, indices: Sequence[int]) -> None:
-        self.source = source
+        self.source = copy.copy(source)
+        self.source.audio = None  # each wave is read once here, then served as features: keeping it would only hold memory
         self.indices = list(indices)
 
     def __len__(self) -> int:

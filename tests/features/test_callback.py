@@ -58,6 +58,7 @@ def test_a_changed_audio_file_or_backbone_is_computed_again(corpus, tmp_path):
     cache = FeatureCache(enabled=True, folder=str(folder))
     trainer(cache, epochs=1).fit(probe(), datamodule=data)
     assert cache.computed == 16  # train and val
+    assert len(data.audio) == 0 and data.audio.misses == 0  # waves read to fill the store are not kept in memory
     path = data.datasets["val"].utterances[0].path
     sf.write(path, np.random.default_rng(1).uniform(-0.3, 0.3, 8000).astype(np.float32), 16000)
     trainer(cache, epochs=1).fit(probe(), datamodule=datamodule(corpus))
@@ -85,6 +86,7 @@ def test_random_crops_bypass_the_cache_for_training_only(corpus, tmp_path, caplo
     trainer(cache, epochs=1).fit(probe(), datamodule=data)
     assert "the train split is read from audio: max_train_seconds crops it at random" in caplog.text
     assert cache.computed == 8  # val only
+    assert len(data.audio) == len(data.datasets["train"].utterances)  # the cropped split keeps its waves; val's are features
 
 
 def all_training(backbone):
