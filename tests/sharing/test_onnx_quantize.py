@@ -110,7 +110,7 @@ def test_the_front_end_is_everything_the_first_conv_reads_and_that_conv():
 
 def test_a_second_export_in_one_process_keeps_the_length_dynamic(exported, tmp_path):
     """The exporter's LSTM decomposition leaves a stale dispatch cache of ``aten.lstm`` (torch 2.14): without clearing
-    it, every export after the first in a process fixed ``samples`` to the traced 2 s and onnxruntime refused other
+    it, every export after the first in a process fixed ``samples`` to the traced length and onnxruntime refused other
     lengths (a tiny stand-alone LSTM does not show it; the CNN-LSTM's packed BiLSTM does)."""
     torch.manual_seed(1)
     other = EmotionRecognizer(CNNLSTM(n_mels=64, channels=[16, 32], lstm_hidden=64), num_classes=4, label_names=LABELS, head_hidden=64).eval()
