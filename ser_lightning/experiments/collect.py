@@ -178,9 +178,17 @@ def speaker_intervals(records: Sequence[RunRecord], replicates: Sequence[str], m
         if record.rows is not None
     }
 
+    found: dict[tuple, tuple[float, float] | None] = {}  # tables and figures ask for the same cells: each is bootstrapped once
+
     def compute(cell: Sequence[Mapping[str, Any]]) -> tuple[float, float] | None:
         if metric not in ("ua", "wa", "f1") or any(row["run"] not in runs for row in cell) or cell[0]["metric"] != metric:
             return None
+        key = (tuple(sorted(row["run"] for row in cell)), cell[0]["group"], cell[0]["snr"])
+        if key not in found:
+            found[key] = _cell_interval(cell)
+        return found[key]
+
+    def _cell_interval(cell: Sequence[Mapping[str, Any]]) -> tuple[float, float] | None:
         members = [runs[row["run"]] for row in cell]
         try:
             units = units_of(members, cell[0]["group"], cell[0]["snr"], len(members[0].rows.label_names))
