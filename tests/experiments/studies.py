@@ -151,7 +151,7 @@ def real_urdu_like(output: Path, failed: set[str] = frozenset(), pending: set[st
 
 
 def real_crosslingual_like(output: Path, sweep_file: str | Path = "real_crosslingual") -> Sweep:
-    """The ``real_crosslingual`` sweep (4 models x 4 held-out corpora x 3 seeds) with the README's numbers."""
+    """The ``real_crosslingual`` sweep (4 models x 4 held-out corpora x 5 seeds) with the README's numbers."""
     sweep = load_sweep(sweep_file, output)
 
     def result(spec: RunSpec) -> tuple[dict, dict, dict]:

@@ -114,7 +114,7 @@ def test_shipped_sweeps_expand_to_their_study_sizes(tmp_path):
         "noise": 21,
         "pretrained": 36,
         "real_urdu": 60,
-        "real_crosslingual": 48,
+        "real_crosslingual": 80,
         "real_finetune": 3,
         "emobox_probes": 36,
         "emobox_speaker_independent": 54,
