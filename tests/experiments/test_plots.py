@@ -188,3 +188,22 @@ def test_patches_in_legends_keep_the_models_colour():
     solid, hatched = _patch("#0072B2", False, "a"), _patch("#0072B2", True, "b")
     assert isinstance(solid, Patch) and to_hex(solid.get_facecolor()) == "#0072b2" and not solid.get_hatch()
     assert to_hex(hatched.get_edgecolor()) == "#0072b2" and hatched.get_hatch()
+
+
+def test_the_best_models_confusion_sums_only_runs_of_one_label_space(tmp_path):
+    """A sweep over corpora mixes label spaces (EMO-DB's 7 classes, URDU's 4): the matrix sums the runs of the commonest
+    one instead of failing to add a 7 x 7 to a 4 x 4."""
+    import numpy as np
+
+    from ser_lightning.evaluation.rows import EvaluationRows
+    from ser_lightning.experiments.figures import best_confusion
+
+    def kept(classes: int, seed: int) -> EvaluationRows:
+        labels = np.arange(2 * classes) % classes
+        probabilities = np.eye(classes)[(labels + seed) % classes]
+        return EvaluationRows.from_batch([f"c{i}" for i in range(classes)], {}, labels, probabilities, probabilities)
+
+    test_rows = {"a": kept(7, 0), "b": kept(7, 1), "c": kept(4, 0)}
+    rows = [{"run": run, "metric": "ua", "group": "all", "snr": "clean", "value": 0.5, "backbone": "m"} for run in test_rows]
+    drawn = best_confusion(rows, test_rows, "ua", tmp_path)
+    assert drawn is not None and drawn.png.is_file() and "2 runs, those with these 7 classes" in drawn.caption

@@ -61,6 +61,10 @@ def best_confusion(
     runs = sorted({row["run"] for row in selected if row["group"] == group and names.model(row) == best and row["run"] in test_rows})
     if best is None or not runs:
         return None
+    by_labels: dict[tuple[str, ...], list[str]] = {}  # a sweep over corpora may mix label spaces: sum like with like
+    for run in runs:
+        by_labels.setdefault(tuple(test_rows[run].label_names), []).append(run)
+    runs = max(by_labels.values(), key=len)
     total = None
     for run in runs:
         kept = test_rows[run]
@@ -70,5 +74,6 @@ def best_confusion(
         chosen = kept.select(mask)
         matrix = confusion(chosen.labels, chosen.predictions, len(chosen.label_names))
         total = matrix if total is None else total + matrix
-    title = f"{best}: {group} ({len(runs)} run{'s' * (len(runs) > 1)})"
+    title = f"{best}: {group} ({len(runs)} run{'s' * (len(runs) > 1)}"
+    title += f", those with these {len(kept.label_names)} classes)" if len(by_labels) > 1 else ")"
     return confusion_matrix(total, kept.label_names, Path(folder), title=title, name="confusion")
