@@ -26,6 +26,10 @@ changes), a 95% cluster-bootstrap interval and a one-sided permutation p-value, 
 claims. Verdict: **holds** when Δ > 0 and the adjusted p < alpha; **does not hold** when the whole interval lies below
 ``margin`` (default 0: the opposite is shown); otherwise **inconclusive**. ``python -m ser_lightning.experiments
 claims SWEEP`` prints them and writes ``claims.md`` and ``claims.json`` in the sweep folder.
+
+A sweep still running is judged on the runs finished so far, but never as if it were done: when a side has fewer
+finished runs than the grid declares, the verdict reads ``holds so far`` (``does not hold so far``, ``inconclusive so
+far``) and the note says how many runs of how many it rests on.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class NotRunYet(ClaimError):
 
 
 NOT_RUN = "not run yet"
+SO_FAR = " so far"  # appended to the verdict of a claim whose sides have not all finished
 
 
 CLAIM_KEYS = {"name", "better", "worse", "where", "change", "group", "metric", "margin"}
@@ -231,11 +236,30 @@ def check_labels(claims: Sequence[Claim], points: Sequence[Mapping[str, str]]) -
                 raise ClaimError(f"claim {claim.name!r}: {axis}={label} is not a label of the grid ({', '.join(sorted(known[axis]))}).")
 
 
-def evaluate(claims: Sequence[Claim], runs: Sequence[FinishedRun], alpha: float = DEFAULT_ALPHA) -> list[dict[str, Any]]:
+def _declared_and_finished(claim: Claim, runs: Sequence[FinishedRun], points: Sequence[Mapping[str, str]]) -> tuple[int, int]:
+    """How many runs the grid declares for the claim's conditions (both sides, every step of a change), and how many
+    of them have finished."""
+    selections = []
+    for labels in (claim.better, claim.worse):
+        steps = [{}] if claim.change is None else [{claim.change[0]: claim.change[1]}, {claim.change[0]: claim.change[2]}]
+        selections += [{axis: label for axis, label in {**claim.where, **labels, **step}.items() if axis != SNR} for step in steps]
+    unique = [dict(items) for items in {tuple(sorted(selection.items())) for selection in selections}]
+
+    def count(items: Sequence[Mapping[str, str]]) -> int:
+        return sum(1 for item in items for selection in unique if all(item.get(axis) == label for axis, label in selection.items()))
+
+    return count(points), count([run.point for run in runs])
+
+
+def evaluate(
+    claims: Sequence[Claim], runs: Sequence[FinishedRun], alpha: float = DEFAULT_ALPHA, declared: Sequence[Mapping[str, str]] | None = None
+) -> list[dict[str, Any]]:
     """Every claim's comparison and verdict (Holm-adjusted across ``claims``), as JSON-ready records.
 
     A claim with a side that has no finished run yet is ``not run yet`` and enters Holm's correction with p = 1: the
-    family stays the declared one, so the claims already computed are never judged less strictly than they will be."""
+    family stays the declared one, so the claims already computed are never judged less strictly than they will be.
+    ``declared``: the grid's points (replicate axes included); a claim that rests on fewer finished runs than they
+    declare gets its verdict ``... so far`` and ``runs`` = [finished, declared] in its record."""
     records = []
     for claim in claims:
         record: dict[str, Any] = {**asdict(claim), "change": {claim.change[0]: [claim.change[1], claim.change[2]]} if claim.change else None}
@@ -267,6 +291,13 @@ def evaluate(claims: Sequence[Claim], runs: Sequence[FinishedRun], alpha: float 
             f"{record['units']} (seed, speaker) units over {record['seeds']} seeds; 95% cluster-bootstrap interval; "
             "one-sided paired permutation p, Holm-adjusted"
         )
+    if declared is not None:
+        for claim, record in zip(claims, records):
+            expected, finished = _declared_and_finished(claim, runs, declared)
+            record["runs"] = [finished, expected]
+            if record["verdict"] != NOT_RUN and finished < expected:
+                record["verdict"] += SO_FAR
+                record["note"] += f"; provisional: {finished} of the {expected} runs it compares have finished"
     return records
 
 
@@ -301,9 +332,17 @@ def claims_markdown(records: Sequence[Mapping[str, Any]], alpha: float, title: s
             continue
         lines.append(
             f"| {r['name']} | {_describe(r)} | {r['better_value']:.3f} | {r['worse_value']:.3f} | {r['delta']:+.3f} {metric} | "
-            f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['p']:.4f} | {r['p_holm']:.4f} | **{r['verdict']}** |"
+            f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['p']:.4f} | {r['p_holm']:.4f} | **{r['verdict']}**{_provisional(r)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _provisional(record: Mapping[str, Any]) -> str:
+    """`` (8 of 10 runs)`` after a verdict that rests on a sweep still running; nothing after a final one."""
+    if not str(record["verdict"]).endswith(SO_FAR):
+        return ""
+    finished, expected = record["runs"]
+    return f" ({finished} of {expected} runs)"
 
 
 def write_claims(folder: Path, records: Sequence[Mapping[str, Any]], alpha: float, sweep: str, title: str | None = None) -> tuple[Path, Path]:

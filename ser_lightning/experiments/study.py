@@ -91,7 +91,7 @@ def claims(sweep: Sweep, report: Report = print) -> list[dict]:
     runs = finished_runs(specs, replicates, lambda spec: RunFolder(spec.folder).state().state)
     if not runs:
         raise ClaimError(f"{sweep.name}: no finished run with test rows ({len(specs)} in the grid); run the sweep first.")
-    records = evaluate(sweep.claims, runs, sweep.report.alpha)
+    records = evaluate(sweep.claims, runs, sweep.report.alpha, declared=[spec.point for spec in specs])
     title = f"{sweep.name}: claims ({len(runs)} of {len(specs)} runs finished)"
     json_path, md_path = write_claims(Path(sweep.output), records, sweep.report.alpha, sweep.name, title)
     report(claims_markdown(records, sweep.report.alpha, title).rstrip())

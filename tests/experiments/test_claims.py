@@ -169,6 +169,27 @@ def test_a_partly_run_sweep_gives_the_claims_it_can_and_says_which_wait(tmp_path
     assert "model=goood is not a label of the grid (good, poor)" in capsys.readouterr().err
 
 
+def test_a_claim_short_of_its_declared_runs_is_judged_so_far_never_as_final(tmp_path, monkeypatch):
+    """A sweep still running: a claim whose sides have fewer finished runs than the grid declares keeps its computed
+    numbers, but its verdict reads `... so far` with the runs it rests on; with every run finished it is final."""
+    monkeypatch.chdir(tmp_path)
+    sweep = fabricate(tmp_path)
+    full = {record["name"]: record for record in claims(sweep, report=lambda line: None)}
+    name = "the good model beats the poor one on the target"
+    assert full[name]["verdict"] == "holds" and full[name]["runs"] == [6, 6]
+    assert full["the good model gains more from shots"]["runs"] == [12, 12]  # both sides at k0 and k20
+    for spec in expand(sweep, tmp_path):
+        if spec.point == {"model": "poor", "shots": "k0", "seed_everything": "2"}:
+            (RunFolder(spec.folder).log_dir / ROWS_FILE).unlink()  # as if that run had not finished
+    partial = {record["name"]: record for record in claims(sweep, report=lambda line: None)}
+    assert partial[name]["verdict"] == "holds so far" and partial[name]["runs"] == [5, 6] and partial[name]["seeds"] == 2
+    assert "provisional: 5 of the 6 runs" in partial[name]["note"]
+    assert partial["the good model gains more from shots"]["verdict"].endswith(" so far")
+    assert partial["the good model gains more from shots"]["runs"] == [11, 12]
+    table = (tmp_path / "out" / "claims.md").read_text()
+    assert "**holds so far** (5 of 6 runs)" in table and "**holds** |" not in table.split(name)[1].splitlines()[0]
+
+
 def test_verdicts():
     assert verdict(0.1, 0.02, 0.2, 0.01, 0.05, 0.0) == "holds"
     assert verdict(0.1, -0.02, 0.2, 0.2, 0.05, 0.0) == "inconclusive"
