@@ -197,13 +197,20 @@ def units_of(runs: Sequence[FinishedRun], group: str, snr: str, classes: int) ->
     return units
 
 
+def _conditions(claim: Claim, labels: Mapping[str, str]) -> list[tuple[float, dict[str, str]]]:
+    """One side's conditions with their signs: its selection, or for a ``change`` the selection at the second label
+    (+1) and at the first (-1)."""
+    selection = {**claim.where, **labels}
+    if claim.change is None:
+        return [(1.0, selection)]
+    axis, first, second = claim.change
+    return [(1.0, {**selection, axis: second}), (-1.0, {**selection, axis: first})]
+
+
 def _side(runs: Sequence[FinishedRun], claim: Claim, labels: Mapping[str, str], side: str) -> list[tuple[float, Units]]:
     """The terms of one side: its condition, or for a ``change`` the condition at the second label minus at the first."""
-    selection = {**claim.where, **labels}
-    steps = [(1.0, {})] if claim.change is None else [(1.0, {claim.change[0]: claim.change[2]}), (-1.0, {claim.change[0]: claim.change[1]})]
     terms = []
-    for coefficient, step in steps:
-        chosen = {**selection, **step}
+    for coefficient, chosen in _conditions(claim, labels):
         matching = _matching(runs, chosen, claim, side)
         classes = len(matching[0].rows.label_names)
         terms.append((coefficient, units_of(matching, claim.group, chosen.get(SNR, CLEAN), classes)))
@@ -239,10 +246,11 @@ def check_labels(claims: Sequence[Claim], points: Sequence[Mapping[str, str]]) -
 def _declared_and_finished(claim: Claim, runs: Sequence[FinishedRun], points: Sequence[Mapping[str, str]]) -> tuple[int, int]:
     """How many runs the grid declares for the claim's conditions (both sides, every step of a change), and how many
     of them have finished."""
-    selections = []
-    for labels in (claim.better, claim.worse):
-        steps = [{}] if claim.change is None else [{claim.change[0]: claim.change[1]}, {claim.change[0]: claim.change[2]}]
-        selections += [{axis: label for axis, label in {**claim.where, **labels, **step}.items() if axis != SNR} for step in steps]
+    selections = [
+        {axis: label for axis, label in chosen.items() if axis != SNR}
+        for labels in (claim.better, claim.worse)
+        for _, chosen in _conditions(claim, labels)
+    ]
     unique = [dict(items) for items in {tuple(sorted(selection.items())) for selection in selections}]
 
     def count(items: Sequence[Mapping[str, str]]) -> int:
