@@ -48,6 +48,23 @@ def noise_key(utt: Utterance) -> str:
     return f"{utt.corpus}/{utt.speaker}/{Path(utt.path).name}"
 
 
+def item_meta(utt: Utterance, snr: float | None, tagged: bool) -> dict[str, Any]:
+    """What a batch carries about one utterance besides its wave and label (the evaluation rows' columns).
+
+    The SNR tag is set where the dataset holds several test copies (``tagged``) or this one is noisy.
+    """
+    meta: dict[str, Any] = {
+        "path": utt.path,
+        "speaker": utt.speaker,
+        "language": utt.language,
+        "corpus": utt.corpus,
+        "role": utt.role,
+    }
+    if tagged or snr is not None:
+        meta["snr"] = snr_tag(snr)
+    return meta
+
+
 class UtteranceDataset(Dataset):
     """Loads utterances as float32 mono waves at ``sample_rate`` with integer labels.
 
@@ -140,15 +157,7 @@ class UtteranceDataset(Dataset):
             wave = torch.from_numpy(np.ascontiguousarray(augmented, dtype=np.float32))
         if snr is not None:
             wave = self.noise(wave, noise_key(utt), snr)
-        meta = {
-            "path": utt.path,
-            "speaker": utt.speaker,
-            "language": utt.language,
-            "corpus": utt.corpus,
-            "role": utt.role,
-        }
-        if len(self.snrs) > 1 or snr is not None:
-            meta["snr"] = snr_tag(snr)
+        meta = item_meta(utt, snr, tagged=len(self.snrs) > 1)
         if position is not None:
             meta["train_position"] = (epoch, position)  # the batch's place in its epoch (see ResumableBatches)
         label = self.label_index[utt.label] if self.labelled else -1

@@ -8,8 +8,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from ..data.dataset import UtteranceDataset
-from ..naming import snr_tag
+from ..data.dataset import UtteranceDataset, item_meta
 from .keys import utterance_keys
 
 FEATURE_KEYS = "feature_keys"
@@ -52,15 +51,7 @@ class CachedFeatureDataset(Dataset):
         source = self.source
         snr = source.snrs[index // len(source.utterances)]
         utt = source.utterances[index % len(source.utterances)]
-        meta = {
-            "path": utt.path,
-            "speaker": utt.speaker,
-            "language": utt.language,
-            "corpus": utt.corpus,
-            "role": utt.role,
-        }
-        if len(source.snrs) > 1 or snr is not None:
-            meta["snr"] = snr_tag(snr)
+        meta = item_meta(utt, snr, tagged=len(source.snrs) > 1)
         if position is not None:
             meta["train_position"] = position
         label = source.label_index[utt.label] if source.labelled else -1
