@@ -20,7 +20,7 @@ claims:
 report: {alpha: 0.05}                      # the family's significance level (Holm-corrected across the claims)
 ```
 
-Each claim is a paired comparison over the (seed, speaker) units both sides were tested on
+Each claim is a paired comparison over the test speakers (each with its rows of every seed) both sides were tested on
 (:func:`ser_lightning.experiments.statistics.paired`): Δ = better - worse (for a ``change``, the difference of the two
 changes), a 95% cluster-bootstrap interval and a one-sided permutation p-value, Holm-adjusted across the sweep's
 claims. Verdict: **holds** when Δ > 0 and the adjusted p < alpha; **does not hold** when the whole interval lies below
@@ -184,8 +184,8 @@ def _matching(runs: Sequence[FinishedRun], selection: Mapping[str, str], claim: 
 
 
 def units_of(runs: Sequence[FinishedRun], group: str, snr: str, classes: int) -> Units:
-    """The (seed, speaker) units of ``runs`` in test group ``group`` (a name) at SNR tag ``snr``; speakers are named with
-    their corpus, so two corpora's speaker 03 stay two units."""
+    """The test speakers of ``runs`` (with their rows per seed) in test group ``group`` (a name) at SNR tag ``snr``;
+    speakers are named with their corpus, so two corpora's speaker 03 stay two speakers."""
     parts = []
     for run in runs:
         rows = run.rows.select(_group_of(group, run.rows, snr).mask(run.rows))
@@ -274,7 +274,7 @@ def evaluate(
         try:
             comparison = paired(_side(runs, claim, claim.better, "better"), _side(runs, claim, claim.worse, "worse"), claim.metric)
         except NotRunYet as missing:
-            empty = dict.fromkeys(("better_value", "worse_value", "delta", "low", "high", "seeds", "units"))
+            empty = dict.fromkeys(("better_value", "worse_value", "delta", "low", "high", "seeds", "speakers"))
             records.append(record | empty | {"p": None, "missing": str(missing)})
             continue
         record |= {
@@ -285,7 +285,7 @@ def evaluate(
             "high": comparison.high,
             "p": comparison.p,
             "seeds": comparison.seeds,
-            "units": comparison.units,
+            "speakers": comparison.units,
         }
         records.append(record)
     for record, adjusted in zip(records, holm([1.0 if record["p"] is None else record["p"] for record in records])):
@@ -296,7 +296,7 @@ def evaluate(
         record["p_holm"] = adjusted
         record["verdict"] = verdict(record["delta"], record["low"], record["high"], adjusted, alpha, record["margin"])
         record["note"] = (
-            f"{record['units']} (seed, speaker) units over {record['seeds']} seeds; 95% cluster-bootstrap interval; "
+            f"{record['speakers']} test speakers over {record['seeds']} seeds; 95% cluster-bootstrap interval; "
             "one-sided paired permutation p, Holm-adjusted"
         )
     if declared is not None:
@@ -327,7 +327,8 @@ def claims_markdown(records: Sequence[Mapping[str, Any]], alpha: float, title: s
         f"# {title}",
         "",
         f"Paired comparisons on the same seeds and test speakers; Δ = better - worse (for a change: the difference of the "
-        f"changes); 95% cluster-bootstrap interval over (seed, speaker) units; one-sided paired permutation p, Holm-adjusted "
+        f"changes); 95% cluster-bootstrap interval over test speakers (a speaker's rows of every seed together); one-sided paired "
+        f"permutation p (a speaker's predictions exchanged in every seed at once), Holm-adjusted "
         f"across these {len(records)} claims; alpha = {alpha:g}.",
         "",
         "| claim | compared | better | worse | Δ | 95% interval | p | p (Holm) | verdict |",

@@ -167,7 +167,7 @@ def write_tidy_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
 
 
 def speaker_intervals(records: Sequence[RunRecord], replicates: Sequence[str], metric: str) -> Interval:
-    """A cell's 95% interval from its runs' test rows: a cluster bootstrap over (seed, speaker) units (see
+    """A cell's 95% interval from its runs' test rows: a cluster bootstrap over test speakers (see
     :mod:`.statistics`); None for other metrics, or when a run of the cell kept no rows."""
     from .claims import FinishedRun, units_of
     from .statistics import interval

@@ -183,7 +183,7 @@ def claim_blocks(folder: Path, names: Names) -> list[Any]:
                 f"[{_number(claim.get('low'))}, {_number(claim.get('high'))}]",
                 "< 0.001" if isinstance(p, (int, float)) and p < 0.001 else _number(p),
                 Badge(verdict, verdict.replace(" ", "-") if verdict in VERDICTS else "pending"),
-                f"{claim.get('seeds', '–')} / {claim.get('units', '–')}",
+                f"{claim.get('seeds', '–')} / {claim.get('speakers', '–')}",
                 str(claim.get("note") or ""),
             ]
         )
@@ -192,7 +192,8 @@ def claim_blocks(folder: Path, names: Names) -> list[Any]:
         f"Δ: the first condition's metric minus the second's on the test group (their values in brackets), with its 95% "
         f"interval; p adjusted for the {len(rows)} claims by Holm's method; α = {alpha}; verdicts as computed in {CLAIMS}."
     )
-    return [Table(["claim", "comparison", "metric", "Δ", "95% interval", "p (Holm)", "verdict", "seeds / units", "note"], rows, "verdicts", caption)]
+    columns = ["claim", "comparison", "metric", "Δ", "95% interval", "p (Holm)", "verdict", "seeds / speakers", "note"]
+    return [Table(columns, rows, "verdicts", caption)]
 
 
 def _flat(value: Any) -> str:

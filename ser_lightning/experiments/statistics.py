@@ -1,15 +1,19 @@
 """Intervals and paired tests over test speakers: what a study may conclude from a handful of speakers and seeds.
 
-The utterances of one speaker are not independent (a voice, a recording, a way of acting), so the unit of resampling
-is a test speaker of one seed's run, not an utterance: a **cluster bootstrap** over (seed, speaker) units, seeds
-pooled. A cell's value is the mean over seeds of the metric computed on that seed's test speakers (the number in the
-tables); its 95% interval resamples the units (``scipy.stats.bootstrap``, BCa where it can, percentile otherwise).
+The utterances of one speaker are not independent (a voice, a recording, a way of acting), and neither are one
+speaker's test rows in several seeds (a corpus tested whole, or a target whose speakers recur across seeds' splits, is
+the same people every seed). So the unit of resampling is a **test speaker**, carrying its rows of every seed: a
+**cluster bootstrap** over speakers, seeds pooled within each. A cell's value is the mean over seeds of the metric
+computed on that seed's test speakers (the number in the tables); its 95% interval resamples the speakers
+(``scipy.stats.bootstrap``, BCa where it can, percentile otherwise). Five seeds testing the same speakers therefore
+count as those speakers, not five times as many: repeating a run adds no evidence about other speakers.
 
 Two models compared on the same seeds and test speakers are **paired**: the difference of their cell values, with a
-bootstrap interval that resamples units once for both, and a one-sided p-value from a paired permutation test
-(``scipy.stats.permutation_test``, ``permutation_type="samples"``: within each unit the two models' predictions are
-exchanged). A contrast may be a difference of differences (the gain from k = 0 to k = 20 of one model against
-another's): every term is computed on the same resampled units. :func:`holm` corrects the p-values of one sweep's claims.
+bootstrap interval that resamples speakers once for both, and a one-sided p-value from a paired permutation test
+(``scipy.stats.permutation_test``, ``permutation_type="samples"``: within each speaker the two models' predictions, in
+every seed at once, are exchanged). A contrast may be a difference of differences (the gain from k = 0 to k = 20 of
+one model against another's): every term is computed on the same resampled speakers. :func:`holm` corrects the
+p-values of one sweep's claims.
 """
 
 from __future__ import annotations
@@ -28,30 +32,40 @@ CONFIDENCE = 0.95
 
 @dataclass
 class Units:
-    """Confusion counts of one condition per unit: ``keys`` (seed, speaker) and ``matrices`` [U, C, C]."""
+    """Confusion counts of one condition per test speaker and seed: ``keys`` (speakers), ``seeds`` (seed names) and
+    ``matrices`` [U, S, C, C] (zero where a speaker was not tested in a seed)."""
 
-    keys: list[tuple[str, str]]
+    keys: list[str]
+    seeds: list[str]
     matrices: np.ndarray
 
     @classmethod
     def of(cls, runs: Sequence[tuple[str, np.ndarray, np.ndarray, Sequence[str]]], classes: int) -> Units:
         """Units of runs given as (seed, labels, predictions, speaker of each row)."""
-        keys, matrices = [], []
-        for seed, labels, predictions, speakers in runs:
-            speakers = np.asarray(speakers, dtype=object)
-            for speaker in sorted(set(speakers.tolist())):
-                mask = speakers == speaker
-                keys.append((str(seed), str(speaker)))
-                matrices.append(confusion(labels[mask], predictions[mask], classes))
-        return cls(keys, np.asarray(matrices, dtype=np.float64).reshape(len(keys), classes, classes))
+        seeds = sorted({str(seed) for seed, *_ in runs})
+        speakers = sorted({str(speaker) for *_, who in runs for speaker in who})
+        row_of = {speaker: i for i, speaker in enumerate(speakers)}
+        matrices = np.zeros((len(speakers), len(seeds), classes, classes))
+        for seed, labels, predictions, who in runs:
+            who = np.asarray(who, dtype=object).astype(str)
+            for speaker in np.unique(who):
+                mask = who == speaker
+                matrices[row_of[speaker], seeds.index(str(seed))] += confusion(labels[mask], predictions[mask], classes)
+        return cls(speakers, seeds, matrices)
 
-    def aligned(self, keys: Sequence[tuple[str, str]]) -> np.ndarray:
-        """The matrices of ``keys`` in that order (a unit this condition lacks counts zero rows)."""
-        index = {key: i for i, key in enumerate(self.keys)}
-        out = np.zeros((len(keys), *self.matrices.shape[1:]))
+    @property
+    def tested(self) -> np.ndarray:
+        """[U, S]: whether each speaker has test rows in each seed."""
+        return self.matrices.sum((-1, -2)) > 0
+
+    def aligned(self, keys: Sequence[str], seeds: Sequence[str]) -> np.ndarray:
+        """The matrices of speakers ``keys`` and ``seeds`` in that order [U, S, C, C] (zero where this condition has none)."""
+        speaker_index, seed_index = {key: i for i, key in enumerate(self.keys)}, {seed: j for j, seed in enumerate(self.seeds)}
+        out = np.zeros((len(keys), len(seeds), *self.matrices.shape[2:]))
         for i, key in enumerate(keys):
-            if key in index:
-                out[i] = self.matrices[index[key]]
+            for j, seed in enumerate(seeds):
+                if key in speaker_index and seed in seed_index:
+                    out[i, j] = self.matrices[speaker_index[key], seed_index[seed]]
         return out
 
 
@@ -74,16 +88,11 @@ def metric(matrices: np.ndarray, name: str = "ua") -> np.ndarray:
     raise ValueError(f"Unknown metric {name!r}; statistics are computed for ua, wa or f1.")
 
 
-def _seed_means(matrices: np.ndarray, seeds: np.ndarray, name: str) -> np.ndarray:
-    """Mean over seeds of the metric of each seed's summed units: matrices [..., U, C, C], ``seeds`` [..., U] or [U]
-    (integer codes; a resample may leave a seed without units: its sum is empty, its metric NaN, left out of the mean).
-    Each seed's units are summed by one matrix product with the seeds' one-hot codes (4x faster than a masked sum per
-    seed over a batch of resamples, the bootstrap's inner loop)."""
-    seeds = np.asarray(seeds)
-    onehot = (seeds[..., None] == np.arange(int(seeds.max()) + 1)).astype(matrices.dtype)  # [..., U, S]
-    per_seed = np.swapaxes(onehot, -1, -2) @ matrices.reshape(*matrices.shape[:-2], -1)  # [..., S, C * C]
+def _seed_means(matrices: np.ndarray, name: str) -> np.ndarray:
+    """Mean over seeds of the metric of each seed's summed speakers: matrices [..., U, S, C, C] -> [...] (a resample may
+    leave a seed without rows: its metric is NaN, left out of the mean)."""
     with _quiet():
-        return np.nanmean(metric(per_seed.reshape(*per_seed.shape[:-1], *matrices.shape[-2:]), name), axis=-1)
+        return np.nanmean(metric(matrices.sum(-4), name), axis=-1)
 
 
 class _quiet:
@@ -132,16 +141,15 @@ def _bootstrap(statistic, units: int, seed: int) -> tuple[float, float, str]:
 
 
 def interval(units: Units, name: str = "ua", seed: int = 0) -> Estimate:
-    """The cell value (mean over seeds) of ``units`` and its 95% cluster-bootstrap interval over (seed, speaker) units.
+    """The cell value (mean over seeds) of ``units`` and its 95% cluster-bootstrap interval over test speakers.
 
-    With a single unit no interval can be found: low and high are NaN.
+    With a single speaker no interval can be found: low and high are NaN.
     """
-    seeds = np.unique([key[0] for key in units.keys], return_inverse=True)[1]
-    value = float(_seed_means(units.matrices, seeds, name))
+    value = float(_seed_means(units.matrices, name))
     if len(units.keys) < 2:
         return Estimate(value, float("nan"), float("nan"), "none")
-    low, high, method = _bootstrap(lambda index: _seed_means(units.matrices[index], seeds[index], name), len(units.keys), seed)
-    return Estimate(value, low, high, f"cluster bootstrap ({method}) over {len(units.keys)} seed x speaker units")
+    low, high, method = _bootstrap(lambda index: _seed_means(units.matrices[index], name), len(units.keys), seed)
+    return Estimate(value, low, high, f"cluster bootstrap ({method}) over {len(units.keys)} test speakers, {len(units.seeds)} seed(s)")
 
 
 Term = tuple[float, Units]  # a coefficient and a condition: a side of a contrast is a sum of such terms
@@ -149,7 +157,8 @@ Term = tuple[float, Units]  # a coefficient and a condition: a side of a contras
 
 @dataclass
 class Comparison:
-    """``better`` minus ``worse`` on paired units: each side's value, the difference, its interval and a one-sided p."""
+    """``better`` minus ``worse`` on paired speakers: each side's value, the difference, its interval and a one-sided p;
+    ``units`` counts the test speakers, ``seeds`` the seeds they were compared in."""
 
     better: float
     worse: float
@@ -162,28 +171,31 @@ class Comparison:
 
 
 def paired(better: Sequence[Term], worse: Sequence[Term], name: str = "ua", seed: int = 0) -> Comparison:
-    """Compare two sides on the (seed, speaker) units every term has (see the module docstring).
+    """Compare two sides on the test speakers and seeds every term has (see the module docstring): a speaker's rows of
+    a seed count only where every term tested that speaker in that seed.
 
     ``better`` and ``worse`` have the same coefficients in the same order (e.g. ``[(1, at k = 20), (-1, at k = 0)]``
-    for a gain), so a unit's two sides can be exchanged by the permutation test.
+    for a gain), so a speaker's two sides can be exchanged by the permutation test.
     """
     if [c for c, _ in better] != [c for c, _ in worse]:
         raise ValueError("The two sides of a comparison need the same terms (coefficients) in the same order.")
-    keys = sorted(set.intersection(*(set(units.keys) for _, units in (*better, *worse))))
-    if len(keys) < 2:
-        raise ValueError(f"Only {len(keys)} (seed, speaker) unit(s) are common to every condition; nothing can be compared.")
+    terms = [units for _, units in (*better, *worse)]
+    keys = sorted(set.intersection(*(set(units.keys) for units in terms)))
+    seeds = sorted(set.intersection(*(set(units.seeds) for units in terms)))
+    aligned = [units.aligned(keys, seeds) for units in terms]  # each [U, S, C, C]
+    common = np.logical_and.reduce([matrices.sum((-1, -2)) > 0 for matrices in aligned]) if keys and seeds else np.zeros((0, 0), bool)
+    keep = common.any(axis=1)  # speakers every term tested in at least one common seed
+    if keep.sum() < 2:
+        raise ValueError(f"Only {int(keep.sum())} test speaker(s) are common to every condition; nothing can be compared.")
+    aligned = [matrices[keep] * common[keep][..., None, None] for matrices in aligned]
     coefficients = np.array([c for c, _ in better])
-    # table [2U, J, C, C]: the better side's terms for each unit, then the worse side's
-    table = np.concatenate(
-        [np.stack([units.aligned(keys) for _, units in side], axis=1) for side in (better, worse)],
-        axis=0,
-    )
-    seeds = np.unique([key[0] for key in keys], return_inverse=True)[1]
-    count = len(keys)
+    # table [2U, J, S, C, C]: the better side's terms for each speaker, then the worse side's
+    table = np.concatenate([np.stack(aligned[: len(better)], axis=1), np.stack(aligned[len(better) :], axis=1)], axis=0)
+    count = int(keep.sum())
 
     def side(index: np.ndarray) -> np.ndarray:  # index [..., U] into table rows -> value [...]
-        rows, unit_seeds = table[index], seeds[index % count]  # [..., U, J, C, C]; each row keeps its unit's seed
-        return sum(coefficient * _seed_means(rows[..., j, :, :], unit_seeds, name) for j, coefficient in enumerate(coefficients))
+        rows = table[index]  # [..., U, J, S, C, C]
+        return sum(coefficient * _seed_means(rows[..., j, :, :, :], name) for j, coefficient in enumerate(coefficients))
 
     own = np.arange(count)
     value_better, value_worse = float(side(own)), float(side(own + count))
@@ -199,7 +211,8 @@ def paired(better: Sequence[Term], worse: Sequence[Term], name: str = "ua", seed
             random_state=np.random.default_rng(seed),
             batch=500,
         )
-    return Comparison(value_better, value_worse, value_better - value_worse, low, high, float(test.pvalue), count, int(seeds.max()) + 1)
+    compared_seeds = int(common[keep].any(axis=0).sum())
+    return Comparison(value_better, value_worse, value_better - value_worse, low, high, float(test.pvalue), count, compared_seeds)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -57,7 +57,7 @@ def fake_rows(model: str, shots: str, seed: int) -> EvaluationRows:
     meta = {key: [] for key in ("path", "corpus", "language", "speaker", "role", "snr")}
     labels, probabilities = [], []
     for snr, drop in (("clean", 0.0), ("10", 0.0 if model == "good" else 0.3)):
-        for role, speakers, harder in (("source", ("a", "b", "c"), 0.0), ("target", ("u1", "u2", "u3", "u4"), 0.1)):
+        for role, speakers, harder in (("source", ("a", "b", "c"), 0.0), ("target", tuple(f"u{i}" for i in range(8)), 0.1)):
             for speaker in speakers:
                 for i in range(16):
                     label = i % 4
@@ -98,9 +98,9 @@ def test_declared_claims_get_computed_verdicts_and_files(tmp_path, monkeypatch):
     by_name = {record["name"]: record for record in records}
     target = by_name["the good model beats the poor one on the target"]
     assert target["verdict"] == "holds" and target["delta"] > 0.2 and target["low"] > 0 and target["p_holm"] < 0.05
-    assert target["units"] == 12 and target["seeds"] == 3  # 4 URDU speakers x 3 seeds, paired across the models
+    assert target["speakers"] == 8 and target["seeds"] == 3  # the same 8 URDU speakers in all 3 seeds: 8 clusters
     assert by_name["the poor model beats the good one"]["verdict"] == "does not hold"
-    assert by_name["the poor model beats the good one"]["units"] == 9  # each seed tests other source speakers
+    assert by_name["the poor model beats the good one"]["speakers"] == 9  # each seed tests other source speakers
     assert by_name["the good model gains more from shots"]["delta"] == pytest.approx(
         by_name["the good model gains more from shots"]["better_value"] - by_name["the good model gains more from shots"]["worse_value"]
     )

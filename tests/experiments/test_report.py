@@ -105,7 +105,7 @@ def study(tmp_path_factory):
     """real_urdu (60 runs, README numbers) with a failed run, a pending run, claims and a search's choices; reported by the CLI."""
     folder = tmp_path_factory.mktemp("study")
     sweep = real_urdu_like(folder / "real_urdu", failed={FAILED}, pending={PENDING}, sweep_file=labelled_copy("real_urdu", folder))
-    write_claims(sweep, [{"metric": "ua", "group": "target", "seeds": 3, "units": 240, **claim} for claim in CLAIMS])
+    write_claims(sweep, [{"metric": "ua", "group": "target", "seeds": 3, "speakers": 240, **claim} for claim in CLAIMS])
     (folder / "real_urdu" / "search").mkdir()
     (folder / "real_urdu" / "search" / "chosen.json").write_text(json.dumps(CHOSEN))
     assert main(["report", str(folder / "real_urdu.yaml")]) == 0
