@@ -6,7 +6,9 @@ the same people every seed). So the unit of resampling is a **test speaker**, ca
 **cluster bootstrap** over speakers, seeds pooled within each. A cell's value is the mean over seeds of the metric
 computed on that seed's test speakers (the number in the tables); its 95% interval resamples the speakers
 (``scipy.stats.bootstrap``, BCa where it can, percentile otherwise). Five seeds testing the same speakers therefore
-count as those speakers, not five times as many: repeating a run adds no evidence about other speakers.
+count as those speakers, not five times as many: repeating a run adds no evidence about other speakers. The
+interval is over speakers, for the seeds run: a speaker tested in several seeds carries their mean, so the spread
+between seeds on the same speakers is not in it (the tables give it beside, as ± std over runs).
 
 Two models compared on the same seeds and test speakers are **paired**: the difference of their cell values, with a
 bootstrap interval that resamples speakers once for both, and a one-sided p-value from a paired permutation test
