@@ -55,11 +55,6 @@ class Units:
                 matrices[row_of[speaker], seeds.index(str(seed))] += confusion(labels[mask], predictions[mask], classes)
         return cls(speakers, seeds, matrices)
 
-    @property
-    def tested(self) -> np.ndarray:
-        """[U, S]: whether each speaker has test rows in each seed."""
-        return self.matrices.sum((-1, -2)) > 0
-
     def aligned(self, keys: Sequence[str], seeds: Sequence[str]) -> np.ndarray:
         """The matrices of speakers ``keys`` and ``seeds`` in that order [U, S, C, C] (zero where this condition has none)."""
         speaker_index, seed_index = {key: i for i, key in enumerate(self.keys)}, {seed: j for j, seed in enumerate(self.seeds)}
