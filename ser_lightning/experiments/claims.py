@@ -285,7 +285,7 @@ def evaluate(
             "high": comparison.high,
             "p": comparison.p,
             "seeds": comparison.seeds,
-            "speakers": comparison.units,
+            "speakers": comparison.speakers,
         }
         records.append(record)
     for record, adjusted in zip(records, holm([1.0 if record["p"] is None else record["p"] for record in records])):

@@ -93,7 +93,7 @@ def _seed_means(matrices: np.ndarray, name: str) -> np.ndarray:
 
 
 class _quiet:
-    """Silence numpy's 'mean of empty slice' warnings inside a block (a resample may leave a seed without units)."""
+    """Silence numpy's 'mean of empty slice' warnings inside a block (a resample may leave a seed without rows)."""
 
     def __enter__(self) -> None:
         import warnings
@@ -117,7 +117,7 @@ class Estimate:
 
 
 def _bootstrap(statistic, units: int, seed: int) -> tuple[float, float, str]:
-    """A bootstrap interval of ``statistic(index [..., U])`` over ``units`` resampled units (BCa, else percentile)."""
+    """A bootstrap interval of ``statistic(index [..., U])`` over ``units`` resampled clusters (BCa, else percentile)."""
     data = (np.arange(units),)
     for method in ("BCa", "percentile"):
         with _quiet():
@@ -155,7 +155,7 @@ Term = tuple[float, Units]  # a coefficient and a condition: a side of a contras
 @dataclass
 class Comparison:
     """``better`` minus ``worse`` on paired speakers: each side's value, the difference, its interval and a one-sided p;
-    ``units`` counts the test speakers, ``seeds`` the seeds they were compared in."""
+    ``speakers`` counts the test speakers, ``seeds`` the seeds they were compared in."""
 
     better: float
     worse: float
@@ -163,7 +163,7 @@ class Comparison:
     low: float
     high: float
     p: float
-    units: int
+    speakers: int
     seeds: int
 
 

@@ -49,7 +49,7 @@ def test_seeds_that_test_the_same_speakers_add_no_speakers_to_resample():
     assert (five.low, five.high) == pytest.approx((once.low, once.high))
     single = paired([(1.0, good)], [(1.0, poor)])
     fivefold = paired([(1.0, repeated(good, 5))], [(1.0, repeated(poor, 5))])
-    assert fivefold.delta == pytest.approx(single.delta) and fivefold.units == single.units == 8 and fivefold.seeds == 5
+    assert fivefold.delta == pytest.approx(single.delta) and fivefold.speakers == single.speakers == 8 and fivefold.seeds == 5
     assert (fivefold.low, fivefold.high) == pytest.approx((single.low, single.high))
     assert fivefold.p == pytest.approx(single.p)
 
@@ -71,7 +71,7 @@ def test_a_clearly_better_model_holds_and_equal_models_do_not():
     better, worse = simulated(0.8, seed=1, speakers=10), simulated(0.4, seed=2, speakers=10)
     result = paired([(1.0, better)], [(1.0, worse)])
     assert result.delta == pytest.approx(result.better - result.worse) and result.delta > 0.25
-    assert result.p < 0.01 and result.low > 0 and result.units == 10 and result.seeds == 3
+    assert result.p < 0.01 and result.low > 0 and result.speakers == 10 and result.seeds == 3
     # 6 speakers, however clear the difference: the exact test's smallest one-sided p is 1 / 2**6
     assert paired([(1.0, simulated(0.8, seed=1))], [(1.0, simulated(0.4, seed=2))]).p == pytest.approx(1 / 64)
     reverse = paired([(1.0, worse)], [(1.0, better)])
