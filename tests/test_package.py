@@ -53,12 +53,21 @@ def test_a_wheel_installed_outside_the_source_tree_finds_its_shipped_configs(tmp
     assert not any(empty.iterdir())  # printing a config writes nothing
 
 
-def help_text(*args: str) -> str:
-    """``fit`` help with whitespace collapsed and reST literals unquoted."""
-    return " ".join(run(sys.executable, "-m", "ser_lightning", "fit", *args, cwd=PROJECT).replace("``", "").split())
+def help_text(*args: str, capsys: pytest.CaptureFixture | None = None) -> str:
+    """``fit`` help with whitespace collapsed and reST literals unquoted: from ``python -m ser_lightning``, or printed in
+    this process where ``capsys`` is given (a subprocess spends ~12 s importing)."""
+    if capsys is None:
+        out = run(sys.executable, "-m", "ser_lightning", "fit", *args, cwd=PROJECT)
+    else:
+        from ser_lightning.cli import main
+
+        with pytest.raises(SystemExit):
+            main(["fit", *args])
+        out = capsys.readouterr().out
+    return " ".join(out.replace("``", "").split())
 
 
-def test_fit_help_explains_the_key_options_in_words():
+def test_fit_help_explains_the_key_options_in_words(capsys):
     model = help_text("--help")
     for text in (
         "--model.lr_backbone LR_BACKBONE peak learning rate of the backbone's trainable parameters",
@@ -69,7 +78,7 @@ def test_fit_help_explains_the_key_options_in_words():
         "--feature_cache.enabled {true,false} turn the cache on",
     ):
         assert text in model, text
-    data = help_text("--data.help", "ser_lightning.data.CrossLingualDataModule")
+    data = help_text("--data.help", "ser_lightning.data.CrossLingualDataModule", capsys=capsys)
     for text in (
         "--data.targets+ [ITEM,...] corpora (or languages) never trained on",
         "--data.val_speakers VAL_SPEAKERS speakers held out for validation in each language of each corpus",
@@ -78,14 +87,14 @@ def test_fit_help_explains_the_key_options_in_words():
         "--data.sample_rate SAMPLE_RATE rate in Hz that every file is resampled to",
     ):
         assert text in data, text
-    backbone = help_text("--model.backbone.help", "HFBackbone")
+    backbone = help_text("--model.backbone.help", "HFBackbone", capsys=capsys)
     for text in (
         "--model.backbone.finetune {full,encoder,top_layers,frozen,lora} which weights train",
         "--model.backbone.normalize {true,false,null} scale each utterance to zero mean and unit variance",
         "--model.backbone.name_or_path NAME_OR_PATH a hub name",
     ):
         assert text in backbone, text
-    whisper = help_text("--model.backbone.help", "WhisperBackbone")
+    whisper = help_text("--model.backbone.help", "WhisperBackbone", capsys=capsys)
     assert (
         "--model.backbone.window_seconds WINDOW_SECONDS the input window in seconds. 30 (default) is the window Whisper was pre-trained on" in whisper
     )
